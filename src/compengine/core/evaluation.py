@@ -1,0 +1,539 @@
+"""The reward stage: turn one payee's credits and quotas into statement lines.
+
+Each component runs as a fixed pipeline, documented in docs/language.md:
+
+    reward (per credit: reward → multipliers → per-deal limits → credit rounding; summed)
+    → true-up → per-period limits → per-year limits → gates → line rounding
+
+Every step appends a compact record (see `records`); the trace is built from them on demand.
+Periods of a fiscal year are evaluated in order, because year-to-date caps and true-ups
+subtract what the earlier periods of the year earned.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from compengine.core.crediting import Credit
+from compengine.core.errors import EvaluationError
+from compengine.core.money import ONE, ZERO
+from compengine.core.periods import Period, Window
+from compengine.core.plan import (
+    AggregateBasis,
+    CompiledPlan,
+    Component,
+    Expression,
+    Level,
+    Limit,
+    LimitKind,
+    LimitScope,
+    MeasureDef,
+    PaysReward,
+    PerCreditBasis,
+    RateReward,
+    TieredReward,
+)
+from compengine.core.records import Attribution, CreditPayout, InputRecord, RewardDetail, Step, Term
+from compengine.core.rounding import RoundingLevel, allocate, round_amount
+from compengine.core.scope import CreditScope, PayeeFacts, PeriodScope, Scope
+from compengine.core.tiers import Band, Point, TierMode, band_index, interpolate, slices
+from compengine.core.values import show
+
+
+@dataclass(frozen=True)
+class Line:
+    """One component's line on a statement, with everything needed to explain it."""
+
+    id: str
+    component: Component
+    amount: Decimal
+    subtotal: Decimal  # the reward (summed over credits) before the line's own steps
+    reward: RewardDetail | None  # aggregate components
+    credits: tuple[CreditPayout, ...]  # per-credit components
+    steps: tuple[Step, ...]
+    statement_rounding: Step | None
+    attribution: tuple[Attribution, ...]
+    inputs: tuple[InputRecord, ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    payee_id: str
+    payee_name: str
+    plan: CompiledPlan
+    period: Period
+    lines: tuple[Line, ...]
+    total: Decimal
+    exact_total: Decimal
+
+    @property
+    def currency(self) -> str:
+        return self.plan.header.currency
+
+
+@dataclass
+class _Draft:
+    """A line before statement-level rounding and attribution."""
+
+    component: Component
+    amount: Decimal
+    subtotal: Decimal
+    reward: RewardDetail | None
+    credits: tuple[CreditPayout, ...]
+    steps: list[Step]
+    weights: dict[str, Decimal]
+    inputs: tuple[InputRecord, ...]
+
+
+class PayeeEvaluator:
+    """Evaluates one payee under one plan, period by period through the fiscal year."""
+
+    def __init__(self, plan: CompiledPlan, facts: PayeeFacts):
+        self.plan = plan
+        self.facts = facts
+        self.statements: dict[str, Statement | None] = {}
+
+    def statement(self, period: Period) -> Statement | None:
+        """The payee's statement for `period`, or None if not on the plan during it."""
+        header = self.plan.header
+        for earlier in header.calendar.periods_of_year(header.period_kind, period.fiscal_year):
+            if earlier.start > period.start:
+                break
+            if earlier.label not in self.statements:
+                self.statements[earlier.label] = self._evaluate(earlier)
+        return self.statements[period.label]
+
+    def _in_effect(self, period: Period) -> bool:
+        effective = self.plan.header.effective
+        return (effective.start is None or effective.start < period.end) and (effective.end is None or period.start < effective.end)
+
+    def earlier_paid(self, component: Component, period: Period, window: Window) -> Decimal:
+        """What `component` paid in the periods of `window` before `period`."""
+        start, _ = self.plan.header.calendar.window(window, period)
+        paid = ZERO
+        for statement in self.statements.values():
+            if statement is None or not (start <= statement.period.start < period.start):
+                continue
+            paid += next(line.amount for line in statement.lines if line.component.name == component.name)
+        return paid
+
+    def _evaluate(self, period: Period) -> Statement | None:
+        assignment = self.facts.assignment_for(period)
+        if assignment is None or not self._in_effect(period):
+            return None
+        scope = PeriodScope(self.plan, self.facts, period, assignment)
+        drafts = [self._component(component, scope) for component in self.plan.components]
+        return _finish_statement(self.plan, self.facts, period, drafts)
+
+    def _component(self, component: Component, scope: PeriodScope) -> _Draft:
+        steps: list[Step] = []
+        reward: RewardDetail | None = None
+        payouts: list[CreditPayout] = []
+        if isinstance(component.basis, PerCreditBasis):
+            subtotal, payouts, weights = _per_credit(component, component.basis, scope)
+            value = subtotal
+        else:
+            reward, weights = _aggregate(component, component.basis, scope)
+            subtotal = reward.value
+            value = _apply_multipliers(component, scope, subtotal, steps)
+        amount = self._line_steps(component, scope, value, steps)
+        inputs = tuple(_inputs_of(component, scope))
+        return _Draft(component, amount, subtotal, reward, tuple(payouts), steps, weights, inputs)
+
+    def _line_steps(self, component: Component, scope: PeriodScope, value: Decimal, steps: list[Step]) -> Decimal:
+        period = scope.period
+        if component.true_up is not None:
+            earlier = self.earlier_paid(component, period, component.true_up.window)
+            value = _true_up(component, value, earlier, steps, lambda v: _m(self.plan, v))
+        for limit in component.limits:
+            if limit.scope is LimitScope.PERIOD:
+                value = _limit_step(limit, "per period", value, limit.amount(scope), steps)
+        for limit in component.limits:
+            if limit.scope is LimitScope.YEAR:
+                value = self._year_limit(component, limit, scope, value, steps)
+        for gate in component.gates:
+            value = _gate_step(gate.condition, scope, value, gate.span, steps)
+        policy = self.plan.header.rounding
+        if policy.level is not RoundingLevel.STATEMENT:
+            rounded = round_amount(value, policy)
+            steps.append(
+                Step("round", f"rounding {policy.describe()}", value, rounded, None, rounded != value, _round_reason(value, rounded))
+            )
+            value = rounded
+        return value
+
+    def _year_limit(self, component: Component, limit: Limit, scope: PeriodScope, value: Decimal, steps: list[Step]) -> Decimal:
+        period = scope.period
+        amount = limit.amount(scope)
+        earlier = self.earlier_paid(component, period, Window.YEAR_TO_DATE)
+        label = f"{limit.kind.value} {limit.amount.text} per year ({show(earlier, _money(self.plan))} paid earlier this year)"
+        if limit.kind is LimitKind.CAP:
+            room = max(amount - earlier, ZERO)
+            if value > room:
+                steps.append(
+                    Step(
+                        "cap",
+                        label,
+                        value,
+                        room,
+                        room,
+                        True,
+                        f"reached: {_m(self.plan, earlier + value)} this year is over {_m(self.plan, amount)}",
+                        limit.span,
+                    )
+                )
+                return room
+            steps.append(
+                Step(
+                    "cap",
+                    label,
+                    value,
+                    value,
+                    room,
+                    False,
+                    f"not reached: {_m(self.plan, earlier + value)} this year is within {_m(self.plan, amount)}",
+                    limit.span,
+                )
+            )
+            return value
+        last = period.index == period.kind.per_year
+        need = amount - earlier
+        if last and value < need:
+            steps.append(
+                Step(
+                    "floor",
+                    label,
+                    value,
+                    need,
+                    need,
+                    True,
+                    f"applied at year end: {_m(self.plan, earlier + value)} this year is under {_m(self.plan, amount)}",
+                    limit.span,
+                )
+            )
+            return need
+        reason = (
+            "checked at year end"
+            if not last
+            else f"not needed: {_m(self.plan, earlier + value)} this year is at least {_m(self.plan, amount)}"
+        )
+        steps.append(Step("floor", label, value, value, need if last else None, False, reason, limit.span))
+        return value
+
+
+# ------------------------------------------------------------------ per-credit components
+def _per_credit(component: Component, basis: PerCreditBasis, scope: PeriodScope) -> tuple[Decimal, list[CreditPayout], dict[str, Decimal]]:
+    credits = scope.facts.credits.get(basis.credit, [])
+    period = scope.period
+    reward = component.reward
+    tiered = isinstance(reward, TieredReward)
+    position = ZERO
+    if tiered:
+        run_start, _ = scope.window_range(basis.running)
+        for credit in credits:
+            if run_start <= credit.date < period.start and _passes(basis.filter, CreditScope(scope, credit)):
+                position += credit.amount
+    current: list[tuple[tuple[Any, ...], CreditScope]] = []
+    for credit in credits:
+        if not (period.start <= credit.date < period.end):
+            continue
+        cscope = CreditScope(scope, credit)
+        if not _passes(basis.filter, cscope):
+            continue
+        if component.during is not None and not component.during.contains(credit.date):
+            if tiered:  # outside the window it pays nothing, but it still moves the running total
+                current.append((_order_key(basis, cscope), cscope))
+            continue
+        current.append((_order_key(basis, cscope), cscope))
+    current.sort(key=lambda item: item[0])
+    payouts: list[CreditPayout] = []
+    weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    subtotal = ZERO
+    policy = scope.plan.header.rounding
+    for _, cscope in current:
+        credit = cscope.credit
+        pays = component.during is None or component.during.contains(credit.date)
+        if tiered:
+            assert isinstance(reward, TieredReward)
+            detail = _tiered(reward, cscope, position, position + credit.amount)
+            position += credit.amount
+            if not pays:
+                continue
+        else:
+            detail = _flat_reward(reward, cscope, credit)
+        steps: list[Step] = []
+        value = _apply_multipliers(component, cscope, detail.value, steps)
+        for limit in component.limits:
+            if limit.scope is LimitScope.DEAL:
+                value = _limit_step(limit, "per deal", value, limit.amount(cscope), steps)
+        if policy.level is RoundingLevel.CREDIT:
+            rounded = round_amount(value, policy)
+            steps.append(
+                Step("round", f"rounding {policy.describe()}", value, rounded, None, rounded != value, _round_reason(value, rounded))
+            )
+            value = rounded
+        payouts.append(
+            CreditPayout(
+                credit.id,
+                credit.deal.id,
+                credit.share,
+                credit.role,
+                credit.amount,
+                credit.deal.amount,
+                credit.date,
+                detail,
+                tuple(steps),
+                value,
+                tuple(cscope.records.values()),
+            )
+        )
+        weights[credit.deal.id] += value
+        subtotal += value
+    return subtotal, payouts, dict(weights)
+
+
+def _passes(condition: Expression | None, scope: Scope) -> bool:
+    return condition is None or bool(condition(scope))
+
+
+def _order_key(basis: PerCreditBasis, cscope: CreditScope) -> tuple[Any, ...]:
+    credit = cscope.credit
+    return tuple(expr(cscope) for expr in basis.order) + credit.sort_key()
+
+
+def _flat_reward(reward: Any, cscope: CreditScope, credit: Credit) -> RewardDetail:
+    if isinstance(reward, PaysReward):
+        return RewardDetail("pays", reward.amount(cscope), reward.amount.text)
+    assert isinstance(reward, RateReward)
+    rate = reward.rate(cscope)
+    term = Term("credited amount at rate", credit.amount, rate)
+    return RewardDetail("rate", term.value, f"credited amount × {reward.rate.text}", (term,))
+
+
+def _bands(reward: TieredReward, scope: Scope) -> list[Band]:
+    return [Band(row.lower, row.upper, row.rate(scope)) for row in reward.rows]
+
+
+def _scale(reward: TieredReward, scope: Scope) -> Decimal:
+    if reward.against is None:
+        return ONE
+    quota = reward.against(scope)
+    if quota <= 0:
+        raise EvaluationError(
+            f"attainment against {reward.against.text} is undefined: it is {quota}{scope._subject()}",
+            span=reward.span,
+            hint="check the quota in the data",
+        )
+    return quota  # type: ignore[no-any-return]
+
+
+def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal) -> RewardDetail:
+    """What moving the running total from `before` to `after` earns: F(after) - F(before)."""
+    scale = _scale(reward, scope)
+    mode = reward.mode
+    if mode is TierMode.INTERPOLATED:
+        points = [Point(row.lower or ZERO, row.rate(scope)) for row in reward.rows]
+        rate_after, _ = interpolate(points, after, scale)
+        terms = [Term("running total at its interpolated rate", after, rate_after)]
+        if before != 0:
+            rate_before, _ = interpolate(points, before, scale)
+            terms.append(Term("less the running total before, at its rate", before, rate_before, -1))
+    else:
+        bands = _bands(reward, scope)
+        if mode is TierMode.MARGINAL:
+            terms = [Term(f"band {s.band + 1}", s.amount, s.rate, band=s.band) for s in slices(bands, scale, before, after)]
+        else:
+            band_before, band_after = band_index(bands, scale, before), band_index(bands, scale, after)
+            if band_before == band_after:
+                terms = [Term(f"band {band_after + 1}", after - before, bands[band_after].rate, band=band_after)]
+            else:
+                terms = [
+                    Term(f"whole running total at band {band_after + 1}", after, bands[band_after].rate, band=band_after),
+                    Term(f"less the running total before, at band {band_before + 1}", before, bands[band_before].rate, -1, band_before),
+                ]
+    value = sum((t.value for t in terms), ZERO)
+    return RewardDetail(mode.value, value, f"{mode.value} tiers", tuple(terms), (before, after), None if reward.against is None else scale)
+
+
+# ------------------------------------------------------------------ aggregate components
+def _aggregate(component: Component, basis: AggregateBasis, scope: PeriodScope) -> tuple[RewardDetail, dict[str, Decimal]]:
+    reward = component.reward
+    if isinstance(reward, PaysReward):
+        detail = RewardDetail("pays", reward.amount(scope), reward.amount.text)
+    else:
+        assert basis.amount is not None
+        amount = basis.amount(scope)
+        if isinstance(reward, RateReward):
+            rate = reward.rate(scope)
+            term = Term(f"{basis.amount.text} at rate", amount, rate)
+            detail = RewardDetail("rate", term.value, f"{basis.amount.text} × {reward.rate.text}", (term,))
+        else:
+            assert isinstance(reward, TieredReward)
+            detail = _tiered(reward, scope, ZERO, amount)
+    return detail, _measure_weights(component, scope)
+
+
+def _measure_weights(component: Component, scope: PeriodScope) -> dict[str, Decimal]:
+    """Deals behind an aggregate line: the period's credits of the measures it uses."""
+    weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    period = scope.period
+    seen: set[str] = set()
+    for name in component.inputs:
+        if not isinstance(scope.plan.definitions.get(name), MeasureDef):
+            continue
+        for credit in scope.measure_credits.get(name, ()):
+            if credit.id in seen or not (period.start <= credit.date < period.end):
+                continue
+            seen.add(credit.id)
+            weights[credit.deal.id] += credit.amount
+    return dict(weights)
+
+
+# ------------------------------------------------------------------ steps
+def _apply_multipliers(component: Component, scope: Scope, value: Decimal, steps: list[Step]) -> Decimal:
+    for multiplier in component.multipliers:
+        factor = multiplier.factor(scope)
+        label = f"× {multiplier.factor.text}" + (f" when {multiplier.when.text}" if multiplier.when else "")
+        if multiplier.when is None or multiplier.when(scope):
+            after = value * factor
+            reason = "applies" if multiplier.when is None else f"applies: {_explain_condition(multiplier.when, scope)}"
+            steps.append(Step("multiplier", label, value, after, factor, True, reason, multiplier.span))
+            value = after
+        else:
+            reason = f"not applied: {_explain_condition(multiplier.when, scope)}"
+            steps.append(Step("multiplier", label, value, value, factor, False, reason, multiplier.span))
+    return value
+
+
+def _limit_step(limit: Limit, scope_text: str, value: Decimal, amount: Decimal, steps: list[Step]) -> Decimal:
+    label = f"{limit.kind.value} {limit.amount.text} {scope_text}"
+    shown, limit_shown = _show_like(limit.amount, value), _show_like(limit.amount, amount)
+    if limit.kind is LimitKind.CAP:
+        hit = value > amount
+        reason = f"reached: {shown} is over {limit_shown}" if hit else f"not reached: {shown} is within {limit_shown}"
+    else:
+        hit = value < amount
+        reason = f"applied: {shown} is under {limit_shown}" if hit else f"not needed: {shown} is at least {limit_shown}"
+    after = amount if hit else value
+    steps.append(Step(limit.kind.value, label, value, after, amount, hit, reason, limit.span))
+    return after
+
+
+def _show_like(expr: Expression, value: Decimal) -> str:
+    return show(value, expr.type)
+
+
+def _gate_step(condition: Expression, scope: PeriodScope, value: Decimal, span: Any, steps: list[Step]) -> Decimal:
+    met = bool(condition(scope))
+    explained = _explain_condition(condition, scope)
+    if met:
+        steps.append(Step("gate", f"gate {condition.text}", value, value, None, False, f"met: {explained}", span))
+        return value
+    steps.append(Step("gate", f"gate {condition.text}", value, ZERO, None, True, f"not met: {explained}", span))
+    return ZERO
+
+
+def _true_up(component: Component, earned: Decimal, earlier: Decimal, steps: list[Step], fmt: Callable[[Decimal], str]) -> Decimal:
+    true_up = component.true_up
+    assert true_up is not None
+    value = earned - earlier
+    label = f"true up {true_up.window.value}: cumulative earnings less paid earlier"
+    reason = f"earned {fmt(earned)} cumulatively, {fmt(earlier)} paid in earlier periods"
+    steps.append(Step("true_up", label, earned, value, earlier, True, reason, true_up.span))
+    if true_up.never_negative and value < 0:
+        steps.append(Step("floor", "never negative", value, ZERO, ZERO, True, "a negative true-up is not taken back", true_up.span))
+        return ZERO
+    return value
+
+
+def _explain_condition(condition: Expression, scope: Scope) -> str:
+    shown = [f"{part.text} = {show(part(scope), part.type)}" for part in condition.parts if _visible(part, scope)]
+    return f"{condition.text}" + (f" ({', '.join(shown)})" if shown else "")
+
+
+def _visible(part: Expression, scope: Scope) -> bool:
+    return part.level is not Level.CREDIT or isinstance(scope, CreditScope)
+
+
+def _round_reason(before: Decimal, after: Decimal) -> str:
+    return "no change" if before == after else f"{before} → {after}"
+
+
+def _money(plan: CompiledPlan) -> Any:
+    from compengine.core.units import money
+
+    return money(plan.header.currency)
+
+
+def _m(plan: CompiledPlan, value: Decimal) -> str:
+    return show(value, _money(plan))
+
+
+def _inputs_of(component: Component, scope: PeriodScope) -> list[InputRecord]:
+    """Period-level values the component used, in the order they were first computed."""
+    wanted = set(component.inputs)
+    return [record for record in scope.records.values() if record.name in wanted]
+
+
+# ------------------------------------------------------------------ statements
+def _finish_statement(plan: CompiledPlan, facts: PayeeFacts, period: Period, drafts: Sequence[_Draft]) -> Statement:
+    policy = plan.header.rounding
+    exact_total = sum((d.amount for d in drafts), ZERO)
+    rounding_steps: list[Step | None] = [None] * len(drafts)
+    if policy.level is RoundingLevel.STATEMENT:
+        amounts = _cumulative_round([d.amount for d in drafts], lambda v: round_amount(v, policy))
+        for i, (draft, rounded) in enumerate(zip(drafts, amounts, strict=True)):
+            rounding_steps[i] = Step(
+                "round",
+                f"rounding {policy.describe()} (shared over lines)",
+                draft.amount,
+                rounded,
+                None,
+                rounded != draft.amount,
+                _round_reason(draft.amount, rounded),
+            )
+    else:
+        amounts = [d.amount for d in drafts]
+    lines = tuple(
+        Line(
+            f"{period.label}/{facts.payee.id}/{plan.id}/{draft.component.name}",
+            draft.component,
+            amount,
+            draft.subtotal,
+            draft.reward,
+            draft.credits,
+            tuple(draft.steps),
+            rounding_steps[i],
+            _attribute(amount, draft.weights, policy.quantum),
+            draft.inputs,
+        )
+        for i, (draft, amount) in enumerate(zip(drafts, amounts, strict=True))
+    )
+    total = sum((line.amount for line in lines), ZERO)
+    return Statement(facts.payee.id, facts.payee.name, plan, period, lines, total, exact_total)
+
+
+def _cumulative_round(values: Sequence[Decimal], rnd: Callable[[Decimal], Decimal]) -> list[Decimal]:
+    """Round each value so the rounded values add up to the rounded total: r_i = R(S_i) - R(S_i-1)."""
+    out: list[Decimal] = []
+    running = ZERO
+    previous = ZERO
+    for value in values:
+        running += value
+        rounded_running = rnd(running)
+        out.append(rounded_running - previous)
+        previous = rounded_running
+    return out
+
+
+def _attribute(amount: Decimal, weights: dict[str, Decimal], quantum: Decimal) -> tuple[Attribution, ...]:
+    """Share a line over the deals behind it so the shares add up to the line exactly."""
+    deals = sorted(deal for deal, weight in weights.items() if weight != 0)
+    if not deals or sum((weights[d] for d in deals), ZERO) == 0:
+        return (Attribution(None, amount),) if amount != 0 else ()
+    parts = allocate(amount, [weights[d] for d in deals], quantum)
+    return tuple(Attribution(deal, part) for deal, part in zip(deals, parts, strict=True) if part != 0 or amount == 0)

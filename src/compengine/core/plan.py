@@ -1,0 +1,305 @@
+"""A compiled plan: the checked, typed rules of one plan version, ready to evaluate.
+
+The language front end builds these objects from plan source; the evaluator runs them.
+Expressions arrive as `Expression` objects wrapping a Python callable, so evaluation never
+walks a syntax tree.  Every part keeps the source span it came from for the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import Enum, IntEnum
+from typing import Any
+
+from compengine.core.periods import FiscalCalendar, PeriodKind, Window
+from compengine.core.rounding import RoundingPolicy
+from compengine.core.source import SourceSpan
+from compengine.core.tiers import TierMode
+from compengine.core.timeline import Interval, Timeline
+from compengine.core.units import Type
+
+
+class Level(IntEnum):
+    """What an expression depends on, which decides where (and how often) it is computed.
+
+    CONST: nothing.  DATED: only effective-dated values, so it is computed on the date of
+    whatever asks for it.  PERIOD: a payee's figures for the period (measures, quotas, target
+    incentive, payee attributes), computed once per payee and period as of the period's last
+    day.  CREDIT: the deal or credit at hand, computed per credit.
+    """
+
+    CONST = 0
+    DATED = 1
+    PERIOD = 2
+    CREDIT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """A compiled expression: `fn(scope)` computes it; `text` is how the plan wrote it.
+
+    `parts` are the named values and fields it reads, shown when a condition is explained
+    ("gate not met: attainment = 42% ...").
+    """
+
+    fn: Callable[[Any], Any]
+    type: Type
+    level: Level
+    text: str
+    span: SourceSpan
+    parts: tuple[Expression, ...] = ()
+
+    def __call__(self, scope: Any) -> Any:
+        return self.fn(scope)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanHeader:
+    id: str
+    title: str
+    version: int
+    effective: Interval
+    currency: str
+    period_kind: PeriodKind
+    calendar: FiscalCalendar
+    rounding: RoundingPolicy
+    span: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDef:
+    """A deal or payee attribute the plan reads, with its type and the value of an empty cell."""
+
+    owner: str  # "deal" | "payee"
+    name: str
+    type: Type
+    default: Any | None
+    span: SourceSpan | None
+
+
+class RecipientKind(Enum):
+    OWNER = "owner"
+    FIELD = "field"
+    SPLITS = "deal splits"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    kind: RecipientKind
+    field: str | None = None
+    share: Decimal | None = None  # fraction; None means "all of it" for a single recipient
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRule:
+    name: str
+    span: SourceSpan
+    filter: Expression | None
+    recipients: tuple[Recipient, ...]
+    amount: Expression
+    date: Expression
+
+
+class Aggregate(Enum):
+    SUM = "sum"
+    COUNT = "count"
+    MIN = "min"
+    MAX = "max"
+    AVERAGE = "average"
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureDef:
+    name: str
+    span: SourceSpan
+    aggregate: Aggregate
+    credit: str
+    window: Window
+    filter: Expression | None
+    type: Type
+
+
+class QuotaBasis(Enum):
+    ANNUAL_EVEN = "annual spread evenly"
+    ANNUAL_SEASONAL = "annual spread by seasonality"
+    PER_PERIOD = "per period"
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaDef:
+    name: str
+    key: str  # the quota's name in the data
+    span: SourceSpan
+    basis: QuotaBasis
+    seasonality: tuple[Decimal, ...] = ()
+    type: Type | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterDef:
+    name: str
+    span: SourceSpan
+    type: Type
+    timeline: Timeline[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    key: Any
+    timeline: Timeline[Any]
+    span: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class TableDef:
+    name: str
+    span: SourceSpan
+    type: Type
+    key: Expression
+    rows: Mapping[Any, TableRow]
+    otherwise: TableRow | None
+
+
+@dataclass(frozen=True, slots=True)
+class CurveDef:
+    name: str
+    span: SourceSpan
+    points: tuple[tuple[Decimal, Decimal], ...]
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class LetDef:
+    name: str
+    span: SourceSpan
+    expr: Expression
+
+
+Definition = ParameterDef | TableDef | MeasureDef | QuotaDef | LetDef | CurveDef
+
+
+# ------------------------------------------------------------------ components
+@dataclass(frozen=True, slots=True)
+class PerCreditBasis:
+    """Pay credit by credit, in a declared order, optionally tiering on a running total."""
+
+    credit: str
+    filter: Expression | None
+    order: tuple[Expression, ...]
+    running: Window
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateBasis:
+    """Pay on one period-level amount (`on` expression), or a plain `pays` expression."""
+
+    amount: Expression | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaysReward:
+    amount: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class RateReward:
+    rate: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class TierRow:
+    lower: Decimal | None
+    upper: Decimal | None
+    rate: Expression
+    span: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class TieredReward:
+    mode: TierMode
+    against: Expression | None  # the quota for attainment tiers; None: tiers on the amount
+    rows: tuple[TierRow, ...]  # bands, or points (lower = the point) for interpolated
+    span: SourceSpan
+
+
+Reward = PaysReward | RateReward | TieredReward
+
+
+@dataclass(frozen=True, slots=True)
+class Multiplier:
+    factor: Expression
+    when: Expression | None
+    span: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    condition: Expression
+    span: SourceSpan
+
+
+class LimitKind(Enum):
+    CAP = "cap"
+    FLOOR = "floor"
+
+
+class LimitScope(Enum):
+    DEAL = "deal"
+    PERIOD = "period"
+    YEAR = "year"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    kind: LimitKind
+    amount: Expression
+    scope: LimitScope
+    span: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class TrueUp:
+    window: Window
+    never_negative: bool
+    span: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    name: str
+    description: str
+    cites: str | None
+    span: SourceSpan
+    basis: PerCreditBasis | AggregateBasis
+    during: Interval | None
+    reward: Reward
+    multipliers: tuple[Multiplier, ...]
+    gates: tuple[Gate, ...]
+    limits: tuple[Limit, ...]
+    true_up: TrueUp | None
+    inputs: tuple[str, ...]  # every named definition it depends on, for the trace
+    formula: str
+
+
+@dataclass(frozen=True)
+class CompiledPlan:
+    header: PlanHeader
+    source_sha256: str
+    source_file: str
+    attributes: Mapping[str, AttributeDef]  # "deal.x" / "payee.x"
+    credits: Mapping[str, CreditRule]
+    definitions: Mapping[str, Definition]
+    levels: Mapping[str, Level]
+    components: tuple[Component, ...]
+    deal_attributes: tuple[AttributeDef, ...] = field(default=())
+    payee_attributes: tuple[AttributeDef, ...] = field(default=())
+
+    @property
+    def id(self) -> str:
+        return self.header.id
+
+    def in_effect(self, day: date) -> bool:
+        return self.header.effective.contains(day)

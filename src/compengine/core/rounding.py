@@ -1,0 +1,85 @@
+"""The one place where amounts are rounded, and where rounded totals are shared out.
+
+A plan declares its rounding policy (mode, places, level); the evaluator calls `round_amount`
+at exactly the level the plan names and `allocate` wherever a rounded total has to be split
+(over deals, or over the lines of a statement) so that the parts always re-add exactly.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from fractions import Fraction
+
+from compengine.core.money import ZERO
+
+
+class RoundingMode(Enum):
+    HALF_UP = "half up"
+    HALF_EVEN = "half even"
+
+    @property
+    def decimal_rounding(self) -> str:
+        return decimal.ROUND_HALF_UP if self is RoundingMode.HALF_UP else decimal.ROUND_HALF_EVEN
+
+
+class RoundingLevel(Enum):
+    """Where rounding happens: each credit's payout, each component line, or the statement."""
+
+    CREDIT = "credit"
+    COMPONENT = "component"
+    STATEMENT = "statement"
+
+
+@dataclass(frozen=True, slots=True)
+class RoundingPolicy:
+    mode: RoundingMode
+    places: int
+    level: RoundingLevel
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(-self.places)
+
+    def describe(self) -> str:
+        return f"{self.mode.value} to {self.places} places per {self.level.value}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"mode": self.mode.name.lower(), "places": self.places, "level": self.level.value}
+
+
+def round_amount(value: Decimal, policy: RoundingPolicy) -> Decimal:
+    """Round one amount to the policy's places with the policy's mode."""
+    return value.quantize(policy.quantum, rounding=policy.mode.decimal_rounding)
+
+
+def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal) -> list[Decimal]:
+    """Split `total` over `weights` pro rata, in whole quanta, so the parts add up to `total`.
+
+    Largest-remainder method on exact fractions; ties go to the earlier weight, so the result
+    depends only on the order the caller gives (callers sort by deal id).  When the weights
+    already add up to `total` and are whole quanta, they are returned unchanged.  `total` must
+    be a whole number of quanta; weights adding up to zero share nothing (the caller reports
+    the amount as not attributable).
+    """
+    if not weights:
+        return []
+    if sum(weights, ZERO) == total and all(w == w.quantize(quantum) for w in weights):
+        return list(weights)
+    units_total = Fraction(total) / Fraction(quantum)
+    if units_total.denominator != 1:
+        raise ValueError(f"{total} is not a whole number of {quantum}")
+    weight_sum = sum((Fraction(w) for w in weights), Fraction(0))
+    if weight_sum == 0:
+        raise ValueError("weights add up to zero")
+    ideal = [units_total * Fraction(w) / weight_sum for w in weights]
+    floors = [math.floor(x) for x in ideal]
+    left = int(units_total) - sum(floors)
+    order = sorted(range(len(ideal)), key=lambda i: (-(ideal[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [Decimal(units) * quantum for units in floors]

@@ -1,0 +1,1 @@
+"""Adapters that read and write compengine's inputs and outputs (CSV files today)."""

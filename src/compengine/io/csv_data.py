@@ -1,0 +1,285 @@
+"""Read a data folder of CSV files into a validated `Dataset`.
+
+The folder holds payees.csv, assignments.csv, quotas.csv and deals.csv (docs/data.md gives
+every column).  Every row is checked and every problem is reported with its file, row and
+field; if there is any problem, no dataset is returned at all, so nothing is ever computed
+from half-valid input.  Rows are numbered as a spreadsheet shows them: the header is row 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from compengine.core.data import Assignment, Dataset, Deal, Payee, QuotaFigure, RowRef, SplitShare
+from compengine.core.errors import DataError, DataIssue
+from compengine.core.money import HUNDRED, is_currency_code, parse_decimal
+
+PAYEE_COLUMNS = ("payee_id", "name", "hire_date", "termination_date")
+ASSIGNMENT_COLUMNS = ("payee_id", "plan", "effective_from", "effective_until", "target_incentive", "currency")
+QUOTA_COLUMNS = ("payee_id", "quota", "period", "amount", "currency")
+DEAL_COLUMNS = ("deal_id", "owner", "type", "product", "amount", "currency", "close_date", "splits")
+OPTIONAL_COLUMNS = {"termination_date", "effective_until", "splits"}
+_QUOTA_PERIOD = re.compile(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-M(0[1-9]|1[0-2])")
+_SPLIT = re.compile(r"\s*([^:;]+?)\s*:\s*([0-9.]+)\s*%\s*")
+
+
+@dataclass
+class _Row:
+    file: str
+    number: int
+    cells: dict[str, str]
+    issues: list[DataIssue]
+
+    def ref(self) -> RowRef:
+        return RowRef(self.file, self.number)
+
+    def problem(self, field: str | None, reason: str) -> None:
+        self.issues.append(DataIssue(self.file, self.number, field, reason))
+
+    def text(self, field: str, required: bool = True) -> str:
+        value = self.cells.get(field, "").strip()
+        if required and not value:
+            self.problem(field, "is empty")
+        return value
+
+    def parsed(self, field: str, parse: Callable[[str], Any], required: bool = True) -> Any:
+        raw = self.text(field, required)
+        if not raw:
+            return None
+        try:
+            return parse(raw)
+        except ValueError as error:
+            self.problem(field, str(error))
+            return None
+
+    def day(self, field: str, required: bool = True) -> date | None:
+        return self.parsed(field, _parse_date, required)  # type: ignore[no-any-return]
+
+    def amount(self, field: str) -> Decimal | None:
+        return self.parsed(field, parse_decimal)  # type: ignore[no-any-return]
+
+    def currency(self, field: str = "currency") -> str | None:
+        return self.parsed(field, _parse_currency)  # type: ignore[no-any-return]
+
+
+def _parse_date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a date (write it as YYYY-MM-DD)") from None
+
+
+def _parse_currency(raw: str) -> str:
+    if not is_currency_code(raw):
+        raise ValueError(f"{raw!r} is not a currency code (write it like USD)")
+    return raw
+
+
+def load_dataset(folder: str | Path) -> Dataset:
+    """Read and validate a data folder; raises `DataError` listing every problem."""
+    root = Path(folder)
+    issues: list[DataIssue] = []
+    hashes: dict[str, str] = {}
+    if not root.is_dir():
+        raise DataError([DataIssue(str(root), None, None, "is not a folder of data files")])
+    payee_rows = _read(root, "payees.csv", PAYEE_COLUMNS, issues, hashes, extra_allowed=True)
+    payees = _payees(payee_rows, issues)
+    assignments = _assignments(_read(root, "assignments.csv", ASSIGNMENT_COLUMNS, issues, hashes), payees, issues)
+    quotas = _quotas(_read(root, "quotas.csv", QUOTA_COLUMNS, issues, hashes), payees, issues)
+    deals = _deals(_read(root, "deals.csv", DEAL_COLUMNS, issues, hashes, extra_allowed=True), payees, issues)
+    if issues:
+        raise DataError(issues)
+    return Dataset(payees, tuple(deals), tuple(assignments), tuple(quotas), hashes)
+
+
+def _read(
+    root: Path,
+    name: str,
+    columns: tuple[str, ...],
+    issues: list[DataIssue],
+    hashes: dict[str, str],
+    extra_allowed: bool = False,
+) -> list[_Row]:
+    path = root / name
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        issues.append(DataIssue(name, None, None, f"the file is missing from {root}"))
+        return []
+    hashes[name] = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        issues.append(DataIssue(name, None, None, "the file is not UTF-8 text"))
+        return []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        issues.append(DataIssue(name, None, None, "the file is empty; it needs at least a header row"))
+        return []
+    header = [h.strip() for h in header]
+    missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS]
+    for column in missing:
+        issues.append(DataIssue(name, 1, column, "the column is missing from the header"))
+    if not extra_allowed:
+        for column in header:
+            if column not in columns:
+                issues.append(DataIssue(name, 1, column, f"unexpected column; the columns are {', '.join(columns)}"))
+    duplicates = {c for c in header if header.count(c) > 1}
+    for column in sorted(duplicates):
+        issues.append(DataIssue(name, 1, column, "the column appears twice"))
+    if missing or duplicates:
+        return []
+    return list(_rows(name, header, reader, issues))
+
+
+def _rows(name: str, header: list[str], reader: Iterator[list[str]], issues: list[DataIssue]) -> Iterator[_Row]:
+    for number, cells in enumerate(reader, start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            issues.append(DataIssue(name, number, None, f"has {len(cells)} cells but the header has {len(header)} columns"))
+            continue
+        yield _Row(name, number, dict(zip(header, cells, strict=True)), issues)
+
+
+def _payees(rows: list[_Row], issues: list[DataIssue]) -> dict[str, Payee]:
+    payees: dict[str, Payee] = {}
+    for row in rows:
+        payee_id = row.text("payee_id")
+        name = row.text("name")
+        hire = row.day("hire_date", required=False)
+        termination = row.day("termination_date", required=False)
+        if hire and termination and termination <= hire:
+            row.problem("termination_date", f"{termination} is not after the hire date {hire}")
+        if payee_id in payees:
+            row.problem("payee_id", f"payee {payee_id} appears twice (also {payees[payee_id].ref})")
+            continue
+        attributes = {k: v for k, v in row.cells.items() if k not in PAYEE_COLUMNS}
+        if payee_id:
+            payees[payee_id] = Payee(payee_id, name, hire, termination, attributes, row.ref())
+    return payees
+
+
+def _known_payee(row: _Row, field: str, payees: dict[str, Payee]) -> str:
+    payee_id = row.text(field)
+    if payee_id and payee_id not in payees:
+        row.problem(field, f"there is no payee {payee_id!r} in payees.csv")
+    return payee_id
+
+
+def _assignments(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[Assignment]:
+    found = []
+    for row in rows:
+        payee_id = _known_payee(row, "payee_id", payees)
+        plan = row.text("plan")
+        start = row.day("effective_from")
+        end = row.day("effective_until", required=False)
+        target = row.amount("target_incentive")
+        currency = row.currency()
+        if start and end and end <= start:
+            row.problem("effective_until", f"{end} is not after {start}; `effective_until` is the first day no longer on the plan")
+        if target is not None and target < 0:
+            row.problem("target_incentive", "is negative")
+        if payee_id and plan and start and target is not None and currency:
+            found.append(Assignment(payee_id, plan, start, end, target, currency, row.ref()))
+    _check_overlaps(found, issues)
+    return found
+
+
+def _check_overlaps(assignments: list[Assignment], issues: list[DataIssue]) -> None:
+    by_key: dict[tuple[str, str], list[Assignment]] = {}
+    for assignment in assignments:
+        by_key.setdefault((assignment.payee_id, assignment.plan_id), []).append(assignment)
+    for (payee_id, plan), group in by_key.items():
+        group.sort(key=lambda a: a.start)
+        for previous, current in itertools.pairwise(group):
+            if previous.end is None or previous.end > current.start:
+                ref = current.ref
+                issues.append(
+                    DataIssue(
+                        ref.file if ref else "assignments.csv",
+                        ref.row if ref else None,
+                        "effective_from",
+                        f"payee {payee_id} is already on plan {plan} then ({previous.ref})",
+                    )
+                )
+
+
+def _quotas(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[QuotaFigure]:
+    found: dict[tuple[str, str, str], QuotaFigure] = {}
+    for row in rows:
+        payee_id = _known_payee(row, "payee_id", payees)
+        name = row.text("quota")
+        period = row.text("period")
+        if period and not _QUOTA_PERIOD.fullmatch(period):
+            row.problem(
+                "period", f"{period!r} is not a period; write FY2026 for a year, 2026-Q1 for a quarter or 2026-M03 for a fiscal month"
+            )
+        amount = row.amount("amount")
+        currency = row.currency()
+        key = (payee_id, name, period)
+        if key in found:
+            row.problem("period", f"payee {payee_id} already has a {name!r} quota for {period} ({found[key].ref})")
+            continue
+        if payee_id and name and period and amount is not None and currency:
+            found[key] = QuotaFigure(payee_id, name, period, amount, currency, row.ref())
+    return list(found.values())
+
+
+def _deals(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[Deal]:
+    deals: dict[str, Deal] = {}
+    for row in rows:
+        deal_id = row.text("deal_id")
+        owner = _known_payee(row, "owner", payees)
+        kind = row.text("type")
+        product = row.text("product", required=False)
+        amount = row.amount("amount")
+        currency = row.currency()
+        closed = row.day("close_date")
+        splits = _splits(row, payees)
+        if deal_id in deals:
+            row.problem("deal_id", f"deal {deal_id} appears twice (also {deals[deal_id].ref})")
+            continue
+        attributes = {k: v for k, v in row.cells.items() if k not in DEAL_COLUMNS}
+        if deal_id and owner and kind and amount is not None and currency and closed and splits is not None:
+            deals[deal_id] = Deal(deal_id, owner, kind, product, amount, currency, closed, splits, attributes, row.ref())
+    return list(deals.values())
+
+
+def _splits(row: _Row, payees: dict[str, Payee]) -> tuple[SplitShare, ...] | None:
+    raw = row.text("splits", required=False)
+    if not raw:
+        return ()
+    shares: list[SplitShare] = []
+    for part in raw.split(";"):
+        match = _SPLIT.fullmatch(part)
+        if not match:
+            row.problem("splits", f"{part.strip()!r} is not a split; write partners as P001:60%;P002:40%")
+            return None
+        payee_id, percent = match.group(1), Decimal(match.group(2))
+        if payee_id not in payees:
+            row.problem("splits", f"there is no payee {payee_id!r} in payees.csv")
+            return None
+        if any(s.payee_id == payee_id for s in shares):
+            row.problem("splits", f"payee {payee_id} is listed twice")
+            return None
+        if percent <= 0:
+            row.problem("splits", f"{payee_id}'s share must be above 0%")
+            return None
+        shares.append(SplitShare(payee_id, percent / HUNDRED))
+    total = sum((s.share for s in shares), Decimal(0)) * HUNDRED
+    if total != HUNDRED:
+        row.problem("splits", f"the shares add up to {total.normalize():f}%, not 100%")
+        return None
+    return tuple(shares)

@@ -1,0 +1,363 @@
+"""The syntax tree of a plan file, as the parser builds it and the checker reads it.
+
+Every node keeps the span it was written at, so each diagnostic and each trace line can
+point at the user's own text.  Operators are stored in canonical spelling (`×`, `/`, `>=`),
+which is also how `compengine fmt` writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from compengine.core.source import SourceSpan
+
+# ------------------------------------------------------------------ expressions
+
+
+@dataclass(eq=False)
+class Expr:
+    span: SourceSpan
+
+
+@dataclass(eq=False)
+class Literal(Expr):
+    """kind: number | percent | money | duration | date | text | boolean."""
+
+    kind: str
+    value: object  # Decimal, date, str, bool, or (Decimal, unit) for durations
+    currency: str | None = None
+    unit: str | None = None  # duration unit as written
+
+
+@dataclass(eq=False)
+class NameRef(Expr):
+    name: str
+
+
+@dataclass(eq=False)
+class FieldRef(Expr):
+    scope: str  # deal | payee | credit
+    name: str
+    name_span: SourceSpan
+
+
+@dataclass(eq=False)
+class WindowedRef(Expr):
+    name: str
+    name_span: SourceSpan
+    window: str  # a Window enum name
+
+
+@dataclass(eq=False)
+class TargetIncentive(Expr):
+    window: str
+
+
+@dataclass(eq=False)
+class Call(Expr):
+    name: str
+    name_span: SourceSpan
+    args: list[Expr]
+
+
+@dataclass(eq=False)
+class Binary(Expr):
+    op: str  # + - × /
+    left: Expr
+    right: Expr
+
+
+@dataclass(eq=False)
+class Negate(Expr):
+    operand: Expr
+
+
+@dataclass(eq=False)
+class Compare(Expr):
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+
+
+@dataclass(eq=False)
+class SetLit(Expr):
+    items: list[Literal]
+
+
+@dataclass(eq=False)
+class IntervalLit(Expr):
+    start: Expr
+    end: Expr
+
+
+@dataclass(eq=False)
+class Member(Expr):
+    value: Expr
+    collection: SetLit | IntervalLit
+    negated: bool
+
+
+@dataclass(eq=False)
+class BoolOp(Expr):
+    op: str  # and | or
+    operands: list[Expr]
+
+
+@dataclass(eq=False)
+class Not(Expr):
+    operand: Expr
+
+
+@dataclass(eq=False)
+class IfThenElse(Expr):
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+
+# ------------------------------------------------------------------ declarations
+
+
+@dataclass(eq=False)
+class Node:
+    span: SourceSpan
+
+
+@dataclass(eq=False)
+class Word(Node):
+    """A name written in a fixed-choice position (`quarterly`, `component`, `sum`...)."""
+
+    text: str
+
+
+@dataclass(eq=False)
+class HeaderClause(Node):
+    kind: str  # version | effective | currency | calculated | fiscal | rounding
+    values: list[object]
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class PlanHeader(Node):
+    name: Word
+    title: str | None
+    clauses: list[HeaderClause]
+
+
+@dataclass(eq=False)
+class Decl(Node):
+    name: Word
+
+    keyword = ""
+
+
+@dataclass(eq=False)
+class AttributeDecl(Decl):
+    owner: str
+    type_name: Word
+    default: Literal | None
+
+    keyword = "attribute"
+
+
+@dataclass(eq=False)
+class DatedValue(Node):
+    value: Expr
+    start: object | None  # date
+    until: object | None
+
+
+@dataclass(eq=False)
+class ParameterDecl(Decl):
+    type_name: Word | None
+    values: list[DatedValue]
+
+    keyword = "parameter"
+
+
+@dataclass(eq=False)
+class TableRow(Node):
+    key: Literal | None  # None: the `otherwise` row
+    values: list[DatedValue]
+
+
+@dataclass(eq=False)
+class TableDecl(Decl):
+    type_name: Word | None
+    key: Expr
+    rows: list[TableRow]
+
+    keyword = "table"
+
+
+@dataclass(eq=False)
+class CurvePoint(Node):
+    at: Literal
+    value: Literal
+
+
+@dataclass(eq=False)
+class CurveDecl(Decl):
+    points: list[CurvePoint]
+
+    keyword = "curve"
+
+
+@dataclass(eq=False)
+class Recipient(Node):
+    kind: str  # owner | field
+    field_name: str | None
+    share: Decimal | None  # percent as written (60 for 60%)
+
+
+@dataclass(eq=False)
+class CreditDecl(Decl):
+    where: Expr | None
+    splits: bool
+    recipients: list[Recipient]
+    amount: Expr
+    dated: Expr
+
+    keyword = "credit"
+
+
+@dataclass(eq=False)
+class MeasureDecl(Decl):
+    aggregate: Word
+    credit: Word
+    window: str | None
+    where: Expr | None
+
+    keyword = "measure"
+
+
+@dataclass(eq=False)
+class QuotaDecl(Decl):
+    key: str
+    basis: str  # evenly | seasonal | per_period
+    seasonality: list[Literal]
+
+    keyword = "quota"
+
+
+@dataclass(eq=False)
+class LetDecl(Decl):
+    type_name: Word | None
+    expr: Expr
+
+    keyword = "let"
+
+
+# ------------------------------------------------------------------ components
+
+
+@dataclass(eq=False)
+class Clause(Node):
+    pass
+
+
+@dataclass(eq=False)
+class CitesClause(Clause):
+    text: str
+
+
+@dataclass(eq=False)
+class PerCreditClause(Clause):
+    credit: Word
+    where: Expr | None
+
+
+@dataclass(eq=False)
+class OnClause(Clause):
+    amount: Expr
+
+
+@dataclass(eq=False)
+class OrderedClause(Clause):
+    keys: list[Expr]
+
+
+@dataclass(eq=False)
+class RunningClause(Clause):
+    window: str
+
+
+@dataclass(eq=False)
+class DuringClause(Clause):
+    start: object
+    until: object
+
+
+@dataclass(eq=False)
+class PaysClause(Clause):
+    amount: Expr
+
+
+@dataclass(eq=False)
+class RateClause(Clause):
+    rate: Expr
+
+
+@dataclass(eq=False)
+class TierRowNode(Node):
+    kind: str  # below | between | above | point
+    lower: Literal | None
+    upper: Literal | None
+    rate: Expr
+
+
+@dataclass(eq=False)
+class TiersClause(Clause):
+    mode: Word
+    against: Expr | None  # None: tiers on the amount
+    rows: list[TierRowNode]
+
+
+@dataclass(eq=False)
+class MultiplierClause(Clause):
+    factor: Expr
+    when: Expr | None
+
+
+@dataclass(eq=False)
+class GateClause(Clause):
+    condition: Expr
+
+
+@dataclass(eq=False)
+class LimitClause(Clause):
+    kind: str  # cap | floor
+    amount: Expr
+    scope: Word
+
+
+@dataclass(eq=False)
+class TrueUpClause(Clause):
+    window: str
+    never_negative: bool
+
+
+@dataclass(eq=False)
+class ComponentDecl(Decl):
+    description: str
+    clauses: list[Clause]
+
+    keyword = "component"
+
+
+@dataclass(eq=False)
+class Comment:
+    line: int
+    column: int
+    text: str
+
+
+@dataclass(eq=False)
+class PlanFile:
+    path: str
+    text: str
+    header: PlanHeader | None
+    decls: list[Decl]
+    items: list[Node]  # header and declarations in source order
+    comments: list[Comment]

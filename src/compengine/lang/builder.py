@@ -1,0 +1,354 @@
+"""Build the plan syntax tree (`ast`) from Lark's parse tree.
+
+The parse tree mirrors the grammar; the syntax tree mirrors the language: one node per
+declaration, clause and expression, with spans, canonical operators and decoded literals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from lark import Token, Tree
+
+from compengine.core.source import SourceSpan
+from compengine.lang import ast
+from compengine.lang.diagnostics import Diagnostic
+
+_OPERATORS = {"*": "×", "×": "×", "/": "/", "÷": "/", "+": "+", "-": "-"}
+_COMPARISONS = {"≥": ">=", "≤": "<=", "≠": "!=", ">=": ">=", "<=": "<=", "==": "==", "!=": "!=", ">": ">", "<": "<"}
+_WINDOWS = {
+    "window_period": "PERIOD",
+    "window_qtd": "QUARTER_TO_DATE",
+    "window_ytd": "YEAR_TO_DATE",
+    "window_year": "FULL_YEAR",
+}
+
+Child = Tree[Token] | Token | None
+
+
+def build_plan_file(path: str, text: str, tree: Tree[Token], comments: list[ast.Comment]) -> tuple[ast.PlanFile, list[Diagnostic]]:
+    builder = _Builder(path)
+    return builder.plan_file(text, tree, comments), builder.diagnostics
+
+
+def decode_string(raw: str) -> str:
+    body = raw[1:-1]
+    return body.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+
+
+def parse_number(raw: str) -> Decimal:
+    return Decimal(raw.replace(",", ""))
+
+
+class _Builder:
+    def __init__(self, path: str):
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+        self._decls: dict[str, Callable[[Tree[Token]], ast.Decl]] = {
+            "attribute_decl": self.attribute_decl,
+            "parameter_decl": self.parameter_decl,
+            "table_decl": self.table_decl,
+            "curve_decl": self.curve_decl,
+            "credit_decl": self.credit_decl,
+            "measure_decl": self.measure_decl,
+            "quota_decl": self.quota_decl,
+            "let_decl": self.let_decl,
+            "component_decl": self.component_decl,
+        }
+
+    # ---------------------------------------------------------------- spans
+    def span(self, node: Tree[Token] | Token) -> SourceSpan:
+        if isinstance(node, Token):
+            line = node.line or 1
+            column = node.column or 1
+            return SourceSpan(self.path, line, column, node.end_line or line, node.end_column or column + 1)
+        meta = node.meta
+        if meta.empty:
+            return SourceSpan(self.path, 1, 1, 1, 1)
+        return SourceSpan(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def date(self, token: Any) -> date:
+        try:
+            return date.fromisoformat(str(token))
+        except ValueError:
+            self.diagnostics.append(
+                Diagnostic(self.span(token), "E005", f"{token} is not a date on the calendar", "write a real date as YYYY-MM-DD")
+            )
+            return date(2000, 1, 1)
+
+    def word(self, token: Token) -> ast.Word:
+        return ast.Word(self.span(token), str(token))
+
+    # ---------------------------------------------------------------- file
+    def plan_file(self, text: str, tree: Tree[Token], comments: list[ast.Comment]) -> ast.PlanFile:
+        header: ast.PlanHeader | None = None
+        decls: list[ast.Decl] = []
+        items: list[ast.Node] = []
+        for child in tree.children:
+            assert isinstance(child, Tree)
+            if child.data == "plan_header":
+                node: ast.Node = self.plan_header(child)
+                if header is None:
+                    header = node  # type: ignore[assignment]
+            else:
+                node = self._decls[str(child.data)](child)
+                decls.append(node)  # type: ignore[arg-type]
+            items.append(node)
+        return ast.PlanFile(self.path, text, header, decls, items, comments)
+
+    def plan_header(self, tree: Tree[Token]) -> ast.PlanHeader:
+        children = list(tree.children)
+        name = children.pop(0)
+        assert isinstance(name, Token)
+        title = None
+        if children and isinstance(children[0], Token) and children[0].type == "STRING":
+            title = decode_string(str(children.pop(0)))
+        clauses = [self.header_clause(c) for c in children if isinstance(c, Tree)]
+        return ast.PlanHeader(self.span(tree), self.word(name), title, clauses)
+
+    def header_clause(self, tree: Tree[Token]) -> ast.HeaderClause:
+        kind = str(tree.data).removesuffix("_clause")
+        tokens = [c for c in tree.children if isinstance(c, Token)]
+        values: list[object] = []
+        words: list[ast.Word] = []
+        for token in tokens:
+            if token.type == "INT":
+                values.append(int(token))
+            elif token.type == "DATE":
+                values.append(self.date(token))
+            else:
+                values.append(str(token))
+                words.append(self.word(token))
+        return ast.HeaderClause(self.span(tree), kind, values, words)
+
+    # ---------------------------------------------------------------- declarations
+    def _name_and_type(self, children: list[Child]) -> tuple[ast.Word, ast.Word | None, list[Child]]:
+        rest = list(children)
+        name = rest.pop(0)
+        assert isinstance(name, Token)
+        type_name = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "NAME":
+            type_name = self.word(rest.pop(0))  # type: ignore[arg-type]
+        return self.word(name), type_name, rest
+
+    def attribute_decl(self, tree: Tree[Token]) -> ast.AttributeDecl:
+        owner_tree, name, type_name, *rest = tree.children
+        assert isinstance(owner_tree, Tree) and isinstance(name, Token) and isinstance(type_name, Token)
+        owner = str(owner_tree.children[0])
+        default = self.literal(rest[0]) if rest and rest[0] is not None else None  # type: ignore[arg-type]
+        return ast.AttributeDecl(self.span(tree), self.word(name), owner, self.word(type_name), default)
+
+    def parameter_decl(self, tree: Tree[Token]) -> ast.ParameterDecl:
+        name, type_name, rest = self._name_and_type(tree.children)
+        return ast.ParameterDecl(self.span(tree), name, type_name, self.dated_values(rest[0]))  # type: ignore[arg-type]
+
+    def dated_values(self, tree: Tree[Token]) -> list[ast.DatedValue]:
+        values = []
+        for child in tree.children:
+            assert isinstance(child, Tree)
+            expr, *dates = child.children
+            start = self.date(dates[0]) if dates and dates[0] is not None else None  # type: ignore[arg-type]
+            until = self.date(dates[1]) if len(dates) > 1 and dates[1] is not None else None  # type: ignore[arg-type]
+            values.append(ast.DatedValue(self.span(child), self.expr(expr), start, until))
+        return values
+
+    def table_decl(self, tree: Tree[Token]) -> ast.TableDecl:
+        name, type_name, rest = self._name_and_type(tree.children)
+        key, *rows = rest
+        built = []
+        for row in rows:
+            assert isinstance(row, Tree)
+            if row.data == "table_otherwise":
+                built.append(ast.TableRow(self.span(row), None, self.dated_values(row.children[0])))  # type: ignore[arg-type]
+            else:
+                built.append(ast.TableRow(self.span(row), self.literal(row.children[0]), self.dated_values(row.children[1])))  # type: ignore[arg-type]
+        return ast.TableDecl(self.span(tree), name, type_name, self.expr(key), built)
+
+    def curve_decl(self, tree: Tree[Token]) -> ast.CurveDecl:
+        name, *points = tree.children
+        assert isinstance(name, Token)
+        built = []
+        for point in points:
+            assert isinstance(point, Tree)
+            built.append(ast.CurvePoint(self.span(point), self.literal(point.children[0]), self.literal(point.children[1])))  # type: ignore[arg-type]
+        return ast.CurveDecl(self.span(tree), self.word(name), built)
+
+    def credit_decl(self, tree: Tree[Token]) -> ast.CreditDecl:
+        name, *rest = tree.children
+        assert isinstance(name, Token)
+        where = None
+        if isinstance(rest[0], Tree) and rest[0].data == "where_clause":
+            where = self.expr(rest.pop(0).children[0])  # type: ignore[union-attr, arg-type]
+        recipients_tree, amount, dated = rest
+        assert isinstance(recipients_tree, Tree)
+        splits = recipients_tree.data == "deal_splits"
+        recipients = [] if splits else [self.recipient(r) for r in recipients_tree.children]  # type: ignore[arg-type]
+        return ast.CreditDecl(self.span(tree), self.word(name), where, splits, recipients, self.expr(amount), self.expr(dated))
+
+    def recipient(self, tree: Tree[Token]) -> ast.Recipient:
+        children = [c for c in tree.children if c is not None]
+        share = None
+        if children and isinstance(children[-1], Tree) and children[-1].data == "share":
+            share = parse_number(str(children.pop().children[0]))  # type: ignore[union-attr]
+        if tree.data == "owner_recipient":
+            return ast.Recipient(self.span(tree), "owner", None, share)
+        return ast.Recipient(self.span(tree), "field", str(children[0]), share)
+
+    def measure_decl(self, tree: Tree[Token]) -> ast.MeasureDecl:
+        name, aggregate, credit, *rest = tree.children
+        assert isinstance(name, Token) and isinstance(aggregate, Token) and isinstance(credit, Token)
+        window = None
+        where = None
+        for child in rest:
+            if isinstance(child, Tree) and child.data in _WINDOWS:
+                window = _WINDOWS[str(child.data)]
+            elif isinstance(child, Tree) and child.data == "where_clause":
+                where = self.expr(child.children[0])  # type: ignore[arg-type]
+        return ast.MeasureDecl(self.span(tree), self.word(name), self.word(aggregate), self.word(credit), window, where)
+
+    def quota_decl(self, tree: Tree[Token]) -> ast.QuotaDecl:
+        name, key, basis = tree.children
+        assert isinstance(name, Token) and isinstance(key, Token) and isinstance(basis, Tree)
+        kind = {"spread_evenly": "evenly", "spread_seasonal": "seasonal", "per_period": "per_period"}[str(basis.data)]
+        seasonality = [self.literal(c) for c in basis.children if isinstance(c, Tree)]
+        return ast.QuotaDecl(self.span(tree), self.word(name), decode_string(str(key)), kind, seasonality)
+
+    def let_decl(self, tree: Tree[Token]) -> ast.LetDecl:
+        name, type_name, rest = self._name_and_type(tree.children)
+        return ast.LetDecl(self.span(tree), name, type_name, self.expr(rest[0]))
+
+    # ---------------------------------------------------------------- components
+    def component_decl(self, tree: Tree[Token]) -> ast.ComponentDecl:
+        name, description, *clauses = tree.children
+        assert isinstance(name, Token) and isinstance(description, Token)
+        built = [self.clause(c) for c in clauses if isinstance(c, Tree)]
+        return ast.ComponentDecl(self.span(tree), self.word(name), decode_string(str(description)), built)
+
+    def clause(self, tree: Tree[Token]) -> ast.Clause:
+        span = self.span(tree)
+        data = str(tree.data)
+        children = [c for c in tree.children if c is not None]
+        if data == "cites_clause":
+            return ast.CitesClause(span, decode_string(str(children[0])))
+        if data == "per_credit_clause":
+            where = self.expr(children[1].children[0]) if len(children) > 1 else None  # type: ignore[union-attr, arg-type]
+            return ast.PerCreditClause(span, self.word(children[0]), where)  # type: ignore[arg-type]
+        if data == "on_clause":
+            return ast.OnClause(span, self.expr(children[0]))
+        if data == "ordered_clause":
+            return ast.OrderedClause(span, [self.expr(c) for c in children])
+        if data == "running_clause":
+            return ast.RunningClause(span, _WINDOWS[str(children[0].data)])  # type: ignore[union-attr]
+        if data == "during_clause":
+            return ast.DuringClause(span, self.date(children[0]), self.date(children[1]))  # type: ignore[arg-type]
+        if data == "pays_clause":
+            return ast.PaysClause(span, self.expr(children[0]))
+        if data == "rate_clause":
+            return ast.RateClause(span, self.expr(children[0]))
+        if data == "tiers_clause":
+            return self.tiers_clause(tree)
+        if data == "multiplier_clause":
+            when = self.expr(children[1]) if len(children) > 1 else None
+            return ast.MultiplierClause(span, self.expr(children[0]), when)
+        if data == "gate_clause":
+            return ast.GateClause(span, self.expr(children[0]))
+        if data == "limit_clause":
+            kind_tree, amount, scope = children
+            return ast.LimitClause(span, str(kind_tree.children[0]), self.expr(amount), self.word(scope))  # type: ignore[union-attr, arg-type]
+        if data == "true_up_clause":
+            window = _WINDOWS[str(children[0].data)]  # type: ignore[union-attr]
+            return ast.TrueUpClause(span, window, len(children) > 1)
+        raise AssertionError(f"unhandled clause {data}")
+
+    def tiers_clause(self, tree: Tree[Token]) -> ast.TiersClause:
+        mode, position, *rows = tree.children
+        assert isinstance(mode, Token) and isinstance(position, Tree)
+        against = self.expr(position.children[0]) if position.data == "position_attainment" else None  # type: ignore[arg-type]
+        built = []
+        for row in rows:
+            assert isinstance(row, Tree)
+            kind = {"band_below": "below", "band_between": "between", "band_above": "above", "tier_point": "point"}[str(row.data)]
+            parts = row.children
+            rate = self.expr(parts[-1])
+            if kind == "between":
+                lower, upper = self.literal(parts[0]), self.literal(parts[1])  # type: ignore[arg-type]
+            elif kind == "below":
+                lower, upper = None, self.literal(parts[0])  # type: ignore[arg-type]
+            else:
+                lower, upper = self.literal(parts[0]), None  # type: ignore[arg-type]
+            built.append(ast.TierRowNode(self.span(row), kind, lower, upper, rate))
+        return ast.TiersClause(self.span(tree), self.word(mode), against, built)
+
+    # ---------------------------------------------------------------- expressions
+    def expr(self, node: Child) -> ast.Expr:
+        assert isinstance(node, Tree), node
+        span = self.span(node)
+        data = str(node.data)
+        children = node.children
+        if data.endswith("_lit") and data not in ("set_lit", "interval_lit"):
+            return self.literal(node)
+        if data == "name_ref":
+            return ast.NameRef(span, str(children[0]))
+        if data == "field_ref":
+            scope_tree, name = children
+            return ast.FieldRef(span, str(scope_tree.children[0]), str(name), self.span(name))  # type: ignore[union-attr, arg-type]
+        if data == "windowed_ref":
+            name, window = children
+            return ast.WindowedRef(span, str(name), self.span(name), _WINDOWS[str(window.data)])  # type: ignore[union-attr, arg-type]
+        if data == "target_incentive":
+            return ast.TargetIncentive(span, _WINDOWS[str(children[0].data)])  # type: ignore[union-attr]
+        if data == "call":
+            name, *args = children
+            return ast.Call(span, str(name), self.span(name), [self.expr(a) for a in args if a is not None])  # type: ignore[arg-type]
+        if data == "paren":
+            inner = self.expr(children[0])
+            inner.span = span
+            return inner
+        if data == "binary":
+            left, op, right = children
+            return ast.Binary(span, _OPERATORS[str(op)], self.expr(left), self.expr(right))
+        if data == "negate":
+            return ast.Negate(span, self.expr(children[0]))
+        if data == "compare":
+            left, op, right = children
+            return ast.Compare(span, _COMPARISONS[str(op)], self.expr(left), self.expr(right))
+        if data in ("member", "not_member"):
+            value, collection = children
+            return ast.Member(span, self.expr(value), self.collection(collection), data == "not_member")  # type: ignore[arg-type]
+        if data in ("or_expr", "and_expr"):
+            return ast.BoolOp(span, data.removesuffix("_expr"), [self.expr(c) for c in children])
+        if data == "not_op":
+            return ast.Not(span, self.expr(children[0]))
+        if data == "if_then_else":
+            condition, then, otherwise = children
+            return ast.IfThenElse(span, self.expr(condition), self.expr(then), self.expr(otherwise))
+        raise AssertionError(f"unhandled expression {data}")
+
+    def collection(self, tree: Tree[Token]) -> ast.SetLit | ast.IntervalLit:
+        if tree.data == "set_lit":
+            return ast.SetLit(self.span(tree), [self.literal(c) for c in tree.children if c is not None])  # type: ignore[arg-type]
+        return ast.IntervalLit(self.span(tree), self.expr(tree.children[0]), self.expr(tree.children[1]))
+
+    def literal(self, tree: Tree[Token]) -> ast.Literal:
+        span = self.span(tree)
+        data = str(tree.data)
+        tokens = [c for c in tree.children if isinstance(c, Token)]
+        if data == "number_lit":
+            return ast.Literal(span, "number", parse_number(tokens[0]))
+        if data == "percent_lit":
+            return ast.Literal(span, "percent", parse_number(tokens[0]))
+        if data == "money_lit":
+            return ast.Literal(span, "money", parse_number(tokens[0]), currency=str(tokens[1]))
+        if data == "duration_lit":
+            unit = str(tokens[1])
+            return ast.Literal(span, "duration", parse_number(tokens[0]), unit=unit)
+        if data == "date_lit":
+            return ast.Literal(span, "date", self.date(tokens[0]))
+        if data == "string_lit":
+            return ast.Literal(span, "text", decode_string(str(tokens[0])))
+        if data in ("true_lit", "false_lit"):
+            return ast.Literal(span, "boolean", data == "true_lit")
+        raise AssertionError(f"unhandled literal {data}")

@@ -1,0 +1,1 @@
+"""Presentation: statements and explanations rendered for people."""
