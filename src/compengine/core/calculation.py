@@ -23,7 +23,7 @@ from compengine.core.money import DECIMAL_CONTEXT, decimal_str
 from compengine.core.plan import AttributeDef, CompiledPlan
 from compengine.core.scope import PayeeFacts
 from compengine.core.units import Kind
-from compengine.core.values import parse_value
+from compengine.core.values import MISSING, parse_value
 
 RESULT_FORMAT = "compengine.result/1"
 
@@ -143,7 +143,7 @@ def typed_attributes(plan: CompiledPlan, data: Dataset) -> tuple[dict[str, dict[
         payee.id: _typed(plan.payee_attributes, payee.attributes, payee.ref, payee.id, issues, data) for payee in data.payees.values()
     }
     if issues:
-        raise DataError(_collapse_missing_columns(issues))
+        raise DataError(issues)
     return deals, payees
 
 
@@ -163,8 +163,7 @@ def _typed(
             if attribute.default is not None or attribute.type.kind is Kind.PAYEE:
                 values[attribute.name] = attribute.default
             else:
-                reason = "is empty and the plan declares no default" if text is not None else "column is missing"
-                issues.append(DataIssue(file, row if text is not None else None, attribute.name, reason))
+                values[attribute.name] = MISSING  # an error only where a rule reads it
             continue
         try:
             values[attribute.name] = parse_value(text, attribute.type)
@@ -174,16 +173,3 @@ def _typed(
         if attribute.type.kind is Kind.PAYEE and values[attribute.name] not in data.payees:
             issues.append(DataIssue(file, row, attribute.name, f"there is no payee {text!r}"))
     return values
-
-
-def _collapse_missing_columns(issues: list[DataIssue]) -> list[DataIssue]:
-    seen: set[tuple[str, str | None]] = set()
-    kept = []
-    for issue in issues:
-        if issue.row is None:
-            key = (issue.file, issue.field)
-            if key in seen:
-                continue
-            seen.add(key)
-        kept.append(issue)
-    return kept

@@ -17,6 +17,23 @@ from compengine.core.periods import add_months
 from compengine.core.units import Kind, Type
 
 
+class _Missing:
+    """An empty data cell for an attribute with no default: an error only if a rule reads it."""
+
+    _instance: _Missing | None = None
+
+    def __new__(cls) -> _Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
 @dataclass(frozen=True, slots=True)
 class Duration:
     """A length of time in whole months and days (`36 months`, `90 days`)."""

@@ -52,7 +52,7 @@ from compengine.core.source import SourceSpan
 from compengine.core.tiers import TierMode
 from compengine.core.timeline import Dated, Interval, Timeline
 from compengine.core.units import Kind, Type
-from compengine.core.values import Duration
+from compengine.core.values import MISSING, Duration
 from compengine.lang import ast
 from compengine.lang.checker import CheckResult, level_of
 
@@ -311,9 +311,15 @@ class _Compiler:
         builtins = {"deal": _DEAL_BUILTINS, "payee": _PAYEE_BUILTINS, "credit": _CREDIT_BUILTINS}[node.scope]
         if name in builtins:
             return builtins[name]
-        if node.scope == "deal":
-            return lambda s: s.attrs[name]
-        return lambda s: s.payee_attrs[name]
+        owner = node.scope
+
+        def attribute(s: Any) -> Any:
+            value = (s.attrs if owner == "deal" else s.payee_attrs)[name]
+            if value is MISSING:
+                raise missing_attribute(s, owner, name)
+            return value
+
+        return attribute
 
     def _fn_WindowedRef(self, node: ast.WindowedRef) -> Fn:
         name, window = node.name, Window[node.window]
@@ -445,6 +451,15 @@ def _compare_fn(op: str, left: Fn, right: Fn) -> Fn:
     if op == ">":
         return lambda s: left(s) > right(s)
     return lambda s: left(s) >= right(s)
+
+
+def missing_attribute(scope: Any, owner: str, name: str) -> EvaluationError:
+    record = scope.deal if owner == "deal" else scope.payee
+    where = f"{record.ref}, field {name}" if record.ref else f"{owner} {record.id}, field {name}"
+    return EvaluationError(
+        f"{where} is empty, and plan {scope.plan.id} needs it for {owner} {record.id}",
+        hint=f"fill it in, or declare a default: `{owner} attribute {name}: ..., default ...`",
+    )
 
 
 def _add_durations(a: Duration, b: Duration, sign: int) -> Duration:

@@ -1,0 +1,41 @@
+# Sales Development Representative plan, fiscal year 2026.
+plan sdr "Sales Development Representative"
+  version 1
+  effective 2026-01-01 until 2027-01-01
+  currency USD
+  calculated quarterly
+  fiscal year starts january
+  rounding half up to 2 places per credit
+
+deal attribute sourced_by: payee
+
+# A meeting is logged as a deal of type "meeting" owned by the SDR who held it; its amount is
+# the pipeline value the meeting created.
+credit meetings from deals
+  where deal.type == "meeting"
+  to owner
+  amount deal.amount
+  dated deal.close_date
+
+# Closed-won business the SDR sourced.
+credit sourced_bookings from deals
+  where deal.type in {"new", "expansion"}
+  to deal.sourced_by
+  amount deal.amount
+  dated deal.close_date
+
+measure pipeline = sum of meetings for the period
+quota pipeline_quota = "pipeline" per period
+let pipeline_attainment = pipeline / pipeline_quota for the period
+
+component meeting_bounty "Qualified meeting bounty"
+  cites "§2.1"
+  per credit of meetings
+  pays 150 USD
+  gate pipeline_attainment >= 50%
+
+component sourced_commission "Sourced bookings commission"
+  cites "§2.2"
+  per credit of sourced_bookings
+  rate 2%
+  cap 2,500 USD per deal
