@@ -259,7 +259,7 @@ def _per_credit(component: Component, basis: PerCreditBasis, scope: PeriodScope)
         pays = component.during is None or component.during.contains(credit.date)
         if tiered:
             assert isinstance(reward, TieredReward)
-            detail = _tiered(reward, cscope, position, position + credit.amount)
+            detail = _tiered(reward, cscope, position, position + credit.amount, running=True)
             position += credit.amount
             if not pays:
                 continue
@@ -331,7 +331,7 @@ def _scale(reward: TieredReward, scope: Scope) -> Decimal:
     return quota  # type: ignore[no-any-return]
 
 
-def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal) -> RewardDetail:
+def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal, running: bool) -> RewardDetail:
     """What moving the running total from `before` to `after` earns: F(after) - F(before)."""
     scale = _scale(reward, scope)
     mode = reward.mode
@@ -348,7 +348,9 @@ def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal)
             terms = [Term(f"band {s.band + 1}", s.amount, s.rate, band=s.band) for s in slices(bands, scale, before, after)]
         else:
             band_before, band_after = band_index(bands, scale, before), band_index(bands, scale, after)
-            if band_before == band_after:
+            if before == 0:
+                terms = [Term(f"all of it at band {band_after + 1}", after, bands[band_after].rate, band=band_after)]
+            elif band_before == band_after:
                 terms = [Term(f"band {band_after + 1}", after - before, bands[band_after].rate, band=band_after)]
             else:
                 terms = [
@@ -356,7 +358,8 @@ def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal)
                     Term(f"less the running total before, at band {band_before + 1}", before, bands[band_before].rate, -1, band_before),
                 ]
     value = sum((t.value for t in terms), ZERO)
-    return RewardDetail(mode.value, value, f"{mode.value} tiers", tuple(terms), (before, after), None if reward.against is None else scale)
+    formula = f"{mode.value} tiers on the running total" if running else f"{mode.value} tiers"
+    return RewardDetail(mode.value, value, formula, tuple(terms), (before, after), None if reward.against is None else scale)
 
 
 # ------------------------------------------------------------------ aggregate components
@@ -373,7 +376,7 @@ def _aggregate(component: Component, basis: AggregateBasis, scope: PeriodScope) 
             detail = RewardDetail("rate", term.value, f"{basis.amount.text} × {reward.rate.text}", (term,))
         else:
             assert isinstance(reward, TieredReward)
-            detail = _tiered(reward, scope, ZERO, amount)
+            detail = _tiered(reward, scope, ZERO, amount, running=False)
     return detail, _measure_weights(component, scope)
 
 
@@ -533,7 +536,9 @@ def _cumulative_round(values: Sequence[Decimal], rnd: Callable[[Decimal], Decima
 def _attribute(amount: Decimal, weights: dict[str, Decimal], quantum: Decimal) -> tuple[Attribution, ...]:
     """Share a line over the deals behind it so the shares add up to the line exactly."""
     deals = sorted(deal for deal, weight in weights.items() if weight != 0)
+    if amount == 0:
+        return ()
     if not deals or sum((weights[d] for d in deals), ZERO) == 0:
-        return (Attribution(None, amount),) if amount != 0 else ()
+        return (Attribution(None, amount),)
     parts = allocate(amount, [weights[d] for d in deals], quantum)
-    return tuple(Attribution(deal, part) for deal, part in zip(deals, parts, strict=True) if part != 0 or amount == 0)
+    return tuple(Attribution(deal, part) for deal, part in zip(deals, parts, strict=True) if part != 0)

@@ -85,6 +85,15 @@ def _parse_currency(raw: str) -> str:
     return raw
 
 
+FILES = {
+    "payees.csv": PAYEE_COLUMNS,
+    "assignments.csv": ASSIGNMENT_COLUMNS,
+    "quotas.csv": QUOTA_COLUMNS,
+    "deals.csv": DEAL_COLUMNS,
+}
+_EXTRA_COLUMNS_ALLOWED = {"payees.csv", "deals.csv"}
+
+
 def load_dataset(folder: str | Path) -> Dataset:
     """Read and validate a data folder; raises `DataError` listing every problem."""
     root = Path(folder)
@@ -92,11 +101,32 @@ def load_dataset(folder: str | Path) -> Dataset:
     hashes: dict[str, str] = {}
     if not root.is_dir():
         raise DataError([DataIssue(str(root), None, None, "is not a folder of data files")])
-    payee_rows = _read(root, "payees.csv", PAYEE_COLUMNS, issues, hashes, extra_allowed=True)
-    payees = _payees(payee_rows, issues)
-    assignments = _assignments(_read(root, "assignments.csv", ASSIGNMENT_COLUMNS, issues, hashes), payees, issues)
-    quotas = _quotas(_read(root, "quotas.csv", QUOTA_COLUMNS, issues, hashes), payees, issues)
-    deals = _deals(_read(root, "deals.csv", DEAL_COLUMNS, issues, hashes, extra_allowed=True), payees, issues)
+    tables = {
+        name: _read(root, name, columns, issues, hashes, extra_allowed=name in _EXTRA_COLUMNS_ALLOWED)
+        for name, columns in FILES.items()
+    }
+    return _build(tables, issues, hashes)
+
+
+def dataset_from_records(tables: dict[str, list[dict[str, str]]], source: str) -> Dataset:
+    """Validate in-memory rows (as plan tests give them) exactly as CSV rows are validated.
+
+    `tables` maps a file name such as "deals.csv" to its rows; rows are reported as
+    `<source> <file> row N`, counting the first record as row 2 like a spreadsheet.
+    """
+    issues: list[DataIssue] = []
+    rows = {
+        name: [_Row(f"{source} {name}", number, cells, issues) for number, cells in enumerate(tables.get(name, []), start=2)]
+        for name in FILES
+    }
+    return _build(rows, issues, {})
+
+
+def _build(tables: dict[str, list[_Row]], issues: list[DataIssue], hashes: dict[str, str]) -> Dataset:
+    payees = _payees(tables["payees.csv"], issues)
+    assignments = _assignments(tables["assignments.csv"], payees, issues)
+    quotas = _quotas(tables["quotas.csv"], payees, issues)
+    deals = _deals(tables["deals.csv"], payees, issues)
     if issues:
         raise DataError(issues)
     return Dataset(payees, tuple(deals), tuple(assignments), tuple(quotas), hashes)

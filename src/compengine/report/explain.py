@@ -97,10 +97,15 @@ def _reward_lines(reward: TraceNode, unit: str | None) -> list[str]:
     position = d.get("position")
     if position:
         before, after = position
-        text = f"running total {money_text(before)} → {money_text(after)}"
-        if d.get("quota"):
-            quota = d["quota"]
-            text += f" (attainment {percent_text(before / quota)} → {percent_text(after / quota)} of {money_text(quota)})"
+        quota = d.get("quota")
+        if "running total" not in d["formula"]:
+            text = f"on {money_text(after)}"
+            if quota:
+                text += f" (attainment {percent_text(after / quota)} of {money_text(quota)})"
+        else:
+            text = f"running total {money_text(before)} → {money_text(after)}"
+            if quota:
+                text += f" (attainment {percent_text(before / quota)} → {percent_text(after / quota)} of {money_text(quota)})"
         lines.append(text)
     if not reward.children:
         lines.append(f"{d['formula']} = {money_text(reward.value, unit)}")
