@@ -107,6 +107,14 @@ class PayeeEvaluator:
                 self.statements[earlier.label] = self._evaluate(earlier)
         return self.statements[period.label]
 
+    def _employed(self, period: Period) -> bool:
+        """Not before the hire date, nor from the termination date on (proration of partial
+        periods needs a declared convention and is not applied here)."""
+        payee = self.facts.payee
+        hired = payee.hire_date is None or payee.hire_date < period.end
+        left = payee.termination_date is not None and payee.termination_date <= period.start
+        return hired and not left
+
     def _in_effect(self, period: Period) -> bool:
         effective = self.plan.header.effective
         return (effective.start is None or effective.start < period.end) and (effective.end is None or period.start < effective.end)
@@ -123,7 +131,7 @@ class PayeeEvaluator:
 
     def _evaluate(self, period: Period) -> Statement | None:
         assignment = self.facts.assignment_for(period)
-        if assignment is None or not self._in_effect(period):
+        if assignment is None or not self._in_effect(period) or not self._employed(period):
             return None
         scope = PeriodScope(self.plan, self.facts, period, assignment)
         drafts = [self._component(component, scope) for component in self.plan.components]

@@ -1,0 +1,67 @@
+"""Who gets a statement for a period, and when the data cannot say."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from compengine.core.data import Assignment, Payee
+from compengine.core.errors import EvaluationError
+from tests.support import HEADER, calc, d, dataset, deal, line_amounts, payee
+
+PLAN = (
+    HEADER
+    + """
+credit bookings from deals
+  to owner
+  amount deal.amount
+  dated deal.close_date
+
+component commission "Commission"
+  per credit of bookings
+  rate 10%
+"""
+)
+
+
+def person(payee_id: str, hired: str, left: str | None = None) -> Payee:
+    return Payee(payee_id, payee_id, d(hired), d(left) if left else None, {})
+
+
+def test_a_payee_terminated_before_the_period_gets_no_statement() -> None:
+    data = dataset([person("P1", "2024-01-01", left="2026-04-01")], [deal("D1", "P1", 1000, "2026-05-01")])
+    assert calc(PLAN, data, "2026-Q2").statements == ()
+
+
+def test_a_payee_terminated_during_the_period_still_gets_that_period_statement() -> None:
+    # 1,000 × 10% = 100.00 for a deal closed before the last day
+    data = dataset([person("P1", "2024-01-01", left="2026-05-15")], [deal("D1", "P1", 1000, "2026-05-01")])
+    assert line_amounts(calc(PLAN, data, "2026-Q2"), "P1") == {"commission": Decimal("100.00")}
+
+
+def test_a_payee_hired_after_the_period_gets_no_statement() -> None:
+    data = dataset([person("P1", "2026-04-01")], [])
+    assert calc(PLAN, data, "2026-Q1").statements == ()
+
+
+def test_a_payee_not_assigned_to_the_plan_gets_no_statement() -> None:
+    late = [Assignment("P1", "test_plan", d("2026-07-01"), None, Decimal(100000), "USD")]
+    data = dataset([payee("P1")], [deal("D1", "P1", 1000, "2026-02-01")], assignments=late)
+    assert calc(PLAN, data, "2026-Q1").statements == ()
+
+
+def test_a_plan_change_inside_a_period_is_refused_until_a_proration_convention_exists() -> None:
+    split_quarter = [
+        Assignment("P1", "test_plan", d("2026-01-01"), d("2026-02-15"), Decimal(100000), "USD"),
+        Assignment("P1", "test_plan", d("2026-02-15"), None, Decimal(120000), "USD"),
+    ]
+    data = dataset([payee("P1")], [], assignments=split_quarter)
+    with pytest.raises(EvaluationError, match="payee P1 has 2 assignments to plan test_plan during 2026-Q1"):
+        calc(PLAN, data, "2026-Q1")
+
+
+def test_a_deal_in_another_currency_than_the_plan_is_an_error_naming_the_deal() -> None:
+    data = dataset([payee("P1")], [deal("D7", "P1", 1000, "2026-02-01", currency="EUR")])
+    with pytest.raises(EvaluationError, match="deal D7 .* is in EUR but plan test_plan calculates in USD"):
+        calc(PLAN, data, "2026-Q1")
