@@ -47,4 +47,4 @@ component expansion_commission "Expansion commission"
 component attainment_bonus "Quarterly attainment bonus"
   cites "§4.2"
   pays target incentive for the period × 40% × attainment_payout(weighted_attainment)
-  cap 2 × target incentive for the period per period
+  cap 60% × target incentive for the period per period

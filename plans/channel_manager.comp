@@ -9,7 +9,7 @@ plan channel_manager "Channel Manager"
 
 deal attribute channel_manager: payee
 deal attribute partner_tier: text, default "registered"
-deal attribute gross_margin: money
+deal attribute gross_margin: money, default 0 USD
 
 # §5.2: gold partners earn more; the silver rate rose on 1 July.
 table partner_rate: percent by deal.partner_tier
