@@ -185,3 +185,17 @@ def _from_json(node: dict) -> TraceNode:  # type: ignore[type-arg]
         None,
         detail,
     )
+
+
+def test_a_period_that_does_not_exist_fails_with_a_message(data: Path) -> None:
+    code, output = run("calc", "--plans", AE_PLAN, "--data", str(data), "--period", "2026-Q5")
+    assert code == 1
+    assert "'2026-Q5' is not a period" in output
+
+
+def test_an_assignment_to_a_plan_that_was_not_given_is_pointed_out(data: Path) -> None:
+    assignments = data / "assignments.csv"
+    assignments.write_text(assignments.read_text() + "P2,enterprse_ae,2027-01-01,,1,USD\n", encoding="utf-8")
+    code, output = run("calc", "--plans", AE_PLAN, "--data", str(data), "--period", "2026-Q1")
+    assert code == 0
+    assert "note: payees are assigned to plan 'enterprse_ae' (assignments.csv row 4), but no such plan was given" in output

@@ -140,3 +140,13 @@ def test_a_spreadsheet_byte_order_mark_is_accepted(tmp_path: Path) -> None:
 def test_blank_lines_are_ignored(tmp_path: Path) -> None:
     data = load_dataset(folder(tmp_path, quotas=GOOD["quotas.csv"] + "\n,,,,\n"))
     assert len(data.quotas) == 1
+
+
+def test_a_split_share_that_is_not_a_number_is_a_data_error(tmp_path: Path) -> None:
+    deals = GOOD["deals.csv"].replace("P1:60%;P2:40%", "P1:50%;P2:1.2.3%")
+    assert problems(tmp_path, deals=deals) == ["deals.csv row 2, field splits: 'P2:1.2.3%' is not a split; write partners as P001:60%;P002:40%"]
+
+
+def test_a_negative_quota_is_refused(tmp_path: Path) -> None:
+    quotas = "payee_id,quota,period,amount,currency\nP1,bookings,FY2026,-5,USD\n"
+    assert problems(tmp_path, quotas=quotas) == ["quotas.csv row 2, field amount: a quota cannot be negative"]

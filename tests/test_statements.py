@@ -65,3 +65,25 @@ def test_a_deal_in_another_currency_than_the_plan_is_an_error_naming_the_deal() 
     data = dataset([payee("P1")], [deal("D7", "P1", 1000, "2026-02-01", currency="EUR")])
     with pytest.raises(EvaluationError, match="deal D7 .* is in EUR but plan test_plan calculates in USD"):
         calc(PLAN, data, "2026-Q1")
+
+
+def test_a_deal_dated_before_the_plan_starts_is_not_credited_under_it() -> None:
+    # the parameter has no value in 2025, but the 2025 deal is never looked at by this plan
+    plan = (
+        HEADER
+        + """
+parameter minimum = 1,000 USD from 2026-01-01
+
+credit bookings from deals
+  where deal.amount >= minimum
+  to owner
+  amount deal.amount
+  dated deal.close_date
+
+component commission "Commission"
+  per credit of bookings
+  rate 10%
+"""
+    )
+    data = dataset([payee("P1")], [deal("D0", "P1", 5000, "2025-11-01"), deal("D1", "P1", 2000, "2026-02-01")])
+    assert line_amounts(calc(plan, data, "2026-Q1"), "P1") == {"commission": Decimal("200.00")}

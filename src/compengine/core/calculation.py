@@ -93,11 +93,13 @@ def calculate(
     with localcontext(DECIMAL_CONTEXT):
         typed = {plan.id: typed_attributes(plan, data) for plan in plans}
         statements: list[Statement] = []
-        notes: list[str] = []
+        notes: list[str] = _unknown_plans(plans, data)
+        period_errors: list[PeriodError] = []
         for plan in sorted(plans, key=lambda p: p.id):
             try:
                 period = plan.header.calendar.parse(period_label, plan.header.period_kind)
             except PeriodError as error:
+                period_errors.append(error)
                 notes.append(f"plan {plan.id} not calculated: {error}")
                 continue
             deal_attrs, payee_attrs = typed[plan.id]
@@ -106,8 +108,21 @@ def calculate(
                 statement = PayeeEvaluator(plan, facts).statement(period)
                 if statement is not None:
                     statements.append(statement)
+        if period_errors and len(period_errors) == len(plans):
+            raise period_errors[0]
         statements.sort(key=lambda s: (s.payee_id, s.plan.id))
         return CalculationResult(period_label, tuple(statements), tuple(notes))
+
+
+def _unknown_plans(plans: Sequence[CompiledPlan], data: Dataset) -> list[str]:
+    """Assignments to plans that were not given: most likely a typo in assignments.csv."""
+    known = {plan.id for plan in plans}
+    notes = []
+    for plan_id in sorted({a.plan_id for a in data.assignments} - known):
+        rows = [str(a.ref) for a in data.assignments if a.plan_id == plan_id and a.ref]
+        where = f" ({', '.join(rows[:3])}{', ...' if len(rows) > 3 else ''})" if rows else ""
+        notes.append(f"payees are assigned to plan {plan_id!r}{where}, but no such plan was given")
+    return notes
 
 
 def _payee_facts(

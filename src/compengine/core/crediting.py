@@ -67,6 +67,8 @@ def credit_deals(plan: CompiledPlan, deals: Iterable[Deal], attrs_of: Mapping[st
 def _credit_deal(plan: CompiledPlan, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any]) -> list[Credit]:
     scope = DealScope(plan, deal, attrs, deal.close_date)
     credit_date = rule.date(scope)
+    if not plan.in_effect(credit_date):
+        return []  # a plan only credits deals dated while it is in effect
     scope = DealScope(plan, deal, attrs, credit_date)
     if rule.filter is not None and not rule.filter(scope):
         return []

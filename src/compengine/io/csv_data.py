@@ -30,7 +30,7 @@ QUOTA_COLUMNS = ("payee_id", "quota", "period", "amount", "currency")
 DEAL_COLUMNS = ("deal_id", "owner", "type", "product", "amount", "currency", "close_date", "splits")
 OPTIONAL_COLUMNS = {"termination_date", "effective_until", "splits"}
 _QUOTA_PERIOD = re.compile(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-M(0[1-9]|1[0-2])")
-_SPLIT = re.compile(r"\s*([^:;]+?)\s*:\s*([0-9.]+)\s*%\s*")
+_SPLIT = re.compile(r"\s*([^:;]+?)\s*:\s*(\d+(?:\.\d+)?)\s*%\s*")
 
 
 @dataclass
@@ -257,6 +257,8 @@ def _quotas(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue])
                 "period", f"{period!r} is not a period; write FY2026 for a year, 2026-Q1 for a quarter or 2026-M03 for a fiscal month"
             )
         amount = row.amount("amount")
+        if amount is not None and amount < 0:
+            row.problem("amount", "a quota cannot be negative")
         currency = row.currency()
         key = (payee_id, name, period)
         if key in found:
