@@ -28,6 +28,10 @@ _WINDOWS = {
 
 Child = Tree[Token] | Token | None
 
+#: Stands in for a date that is not on the calendar (already reported as E005), so the checker
+#: can skip comparisons that would only repeat that error with a made-up date.
+INVALID_DATE = date.min
+
 
 def build_plan_file(path: str, text: str, tree: Tree[Token], comments: list[ast.Comment]) -> tuple[ast.PlanFile, list[Diagnostic]]:
     builder = _Builder(path)
@@ -36,7 +40,7 @@ def build_plan_file(path: str, text: str, tree: Tree[Token], comments: list[ast.
 
 def decode_string(raw: str) -> str:
     body = raw[1:-1]
-    return body.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+    return "\\".join(part.replace("\\n", "\n").replace('\\"', '"') for part in body.split("\\\\"))
 
 
 def parse_number(raw: str) -> Decimal:
@@ -77,7 +81,7 @@ class _Builder:
             self.diagnostics.append(
                 Diagnostic(self.span(token), "E005", f"{token} is not a date on the calendar", "write a real date as YYYY-MM-DD")
             )
-            return date(2000, 1, 1)
+            return INVALID_DATE
 
     def word(self, token: Token) -> ast.Word:
         return ast.Word(self.span(token), str(token))

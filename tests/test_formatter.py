@@ -1,0 +1,658 @@
+"""`compengine fmt`: the canonical layout, and proof that formatting changes layout only.
+
+Every plan must come out of the formatter with the same syntax tree (compared without
+positions), the same comments in the same order, and already in its final form, so
+`fmt --check` can gate a repository.  Random plans written in messy layouts check the same
+three promises far beyond the examples.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from compengine.cli import app
+from compengine.lang import ast
+from compengine.lang.astdump import dump_plan
+from compengine.lang.formatter import format_source
+from compengine.lang.parser import parse_plan
+from tests.support import PLANS_DIR
+
+PLANS = sorted(PLANS_DIR.glob("*.comp"))
+
+
+def fmt(text: str) -> str:
+    formatted, diagnostics = format_source("test.comp", text)
+    assert formatted is not None, [d.render(text) for d in diagnostics]
+    return formatted
+
+
+def parsed(text: str) -> ast.PlanFile:
+    outcome = parse_plan("test.comp", text)
+    assert outcome.plan_file is not None and not outcome.diagnostics, [d.render(text) for d in outcome.diagnostics]
+    return outcome.plan_file
+
+
+def dump(text: str) -> list[object]:
+    return dump_plan(parsed(text))
+
+
+def comment_texts(text: str) -> list[str]:
+    return [c.text.rstrip() for c in parsed(text).comments]
+
+
+def assert_layout_only(original: str) -> str:
+    """Format `original` and check the formatter's promises; return the formatted text."""
+    formatted = fmt(original)
+    assert fmt(formatted) == formatted, "formatting is not idempotent"
+    assert dump(formatted) == dump(original), "formatting changed the meaning"
+    assert comment_texts(formatted) == comment_texts(original), "formatting lost or reordered comments"
+    if formatted:
+        assert formatted.endswith("\n") and not formatted.endswith("\n\n")
+    assert not any(line != line.rstrip() for line in formatted.split("\n")), "trailing whitespace"
+    assert "\n\n\n" not in formatted and not formatted.startswith("\n")
+    return formatted
+
+
+# ------------------------------------------------------------------ the example plans
+
+
+@pytest.mark.parametrize("path", PLANS, ids=[p.name for p in PLANS])
+def test_example_plan_is_canonical(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert fmt(text) == text
+
+
+@pytest.mark.parametrize("path", PLANS, ids=[p.name for p in PLANS])
+def test_example_plan_keeps_meaning_and_comments(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert parsed(text).comments, "the example plans are expected to carry comments"
+    assert_layout_only(text)
+
+
+@pytest.mark.parametrize("path", PLANS, ids=[p.name for p in PLANS])
+def test_example_plan_squashed_onto_one_line_comes_back_canonical(path: Path) -> None:
+    """Without comments, layout carries nothing the formatter cannot rebuild."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    for comment in parsed(text).comments:
+        lines[comment.line - 1] = lines[comment.line - 1][: comment.column - 1]
+    code = "\n".join(lines)
+    squashed = " ".join(code.split())
+    expected = fmt(code)
+    assert dump(squashed) == dump(text)
+    assert fmt(squashed).replace("\n\n", "\n") == expected.replace("\n\n", "\n")
+
+
+# ------------------------------------------------------------------ expressions
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("a * b", "a × b"),
+        ("a ÷ b", "a / b"),
+        ("a ≥ b", "a >= b"),
+        ("a ≤ b", "a <= b"),
+        ("a ≠ b", "a != b"),
+        ("a==b", "a == b"),
+    ],
+)
+def test_operators_are_written_in_canonical_symbols(written: str, canonical: str) -> None:
+    assert fmt(f"let x = {written}") == f"let x = {canonical}\n"
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("(a × b) + c", "a × b + c"),
+        ("(a - b) - c", "a - b - c"),
+        ("a - (b - c)", "a - (b - c)"),
+        ("a / (b × c)", "a / (b × c)"),
+        ("(a + b) × c", "(a + b) × c"),
+        ("-(a + b)", "-(a + b)"),
+        ("-(f(a))", "-f(a)"),
+        ("((a))", "a"),
+        ("f((a + b), (c))", "f(a + b, c)"),
+        ("(a or b) or c", "(a or b) or c"),
+        ("a or (b and c)", "a or b and c"),
+        ("(a or b) and c", "(a or b) and c"),
+        ("not (a == b)", "not a == b"),
+        ("not (a and b)", "not (a and b)"),
+        ("(a == b) == c", "(a == b) == c"),
+        ("(a + 1) in {1, 2}", "a + 1 in {1, 2}"),
+        ("1 + (if a then b else c)", "1 + (if a then b else c)"),
+        ("if (a and b) then (c) else (if d then e else f)", "if a and b then c else if d then e else f"),
+        ("(q for the period) × 2", "q for the period × 2"),
+        ("(target incentive for the full year) × 3", "target incentive for the full year × 3"),
+    ],
+)
+def test_parentheses_only_where_the_grammar_needs_them(written: str, canonical: str) -> None:
+    assert fmt(f"let x = {written}") == f"let x = {canonical}\n"
+    assert dump(f"let x = {written}") == dump(f"let x = {canonical}")
+
+
+def test_collections_and_windows_are_spaced_canonically() -> None:
+    text = 'let x = d in[2026-01-01,2026-04-01 ) and t not in{ "a","b" } and m for  the\nquarter to date > 0'
+    assert fmt(text) == 'let x = d in [2026-01-01, 2026-04-01) and t not in {"a", "b"} and m for the quarter to date > 0\n'
+
+
+# ------------------------------------------------------------------ literals
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("1000 USD", "1,000 USD"),
+        ("50000 USD", "50,000 USD"),
+        ("1234567.50", "1,234,567.50"),
+        ("1,000", "1,000"),
+        ("999", "999"),
+        ("12.5%", "12.5%"),
+        ("1.20", "1.20"),
+        ("0.0", "0.0"),
+        ("2500 days", "2,500 days"),
+        ("12 months", "12 months"),
+    ],
+)
+def test_numbers_keep_their_digits_and_gain_thousands_separators(written: str, canonical: str) -> None:
+    assert fmt(f"let x = {written}") == f"let x = {canonical}\n"
+
+
+def test_header_integers_are_not_grouped() -> None:
+    """`version` and `places` take whole numbers, which the grammar does not allow commas in."""
+    assert fmt("plan p version 1000") == "plan p\n  version 1000\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [('say "hi"', r'"say \"hi\""'), ("back\\slash", r'"back\\slash"'), ("two\nlines", r'"two\nlines"'), ("\\n", r'"\\n"')],
+)
+def test_strings_are_requoted_with_escapes(value: str, literal: str) -> None:
+    formatted = fmt(f"let x = {literal}")
+    assert formatted == f"let x = {literal}\n"
+    let = parsed(formatted).decls[0]
+    assert isinstance(let, ast.LetDecl) and isinstance(let.expr, ast.Literal)
+    assert let.expr.value == value
+
+
+# ------------------------------------------------------------------ declarations
+
+
+def test_declarations_get_one_line_per_clause() -> None:
+    text = (
+        "credit c from deals where deal.x == 1 to owner 60%, deal.other 40% amount deal.amount dated deal.close_date "
+        'table t: percent by deal.tier "gold": 10% otherwise: 4% '
+        "curve k at 0%: 0% at 100%: 100% "
+        'component m "M" cites "§1" per credit of c marginal tiers on amount below 50 USD: 4% 50 USD to 100 USD: 8% '
+        "100 USD and above: 12% at 5%: 1% true up for the year to date, never negative"
+    )
+    assert fmt(text) == (
+        "credit c from deals\n"
+        "  where deal.x == 1\n"
+        "  to owner 60%, deal.other 40%\n"
+        "  amount deal.amount\n"
+        "  dated deal.close_date\n"
+        "\n"
+        "table t: percent by deal.tier\n"
+        '  "gold": 10%\n'
+        "  otherwise: 4%\n"
+        "\n"
+        "curve k\n"
+        "  at 0%: 0%\n"
+        "  at 100%: 100%\n"
+        "\n"
+        'component m "M"\n'
+        '  cites "§1"\n'
+        "  per credit of c\n"
+        "  marginal tiers on amount\n"
+        "    below 50 USD: 4%\n"
+        "    50 USD to 100 USD: 8%\n"
+        "    100 USD and above: 12%\n"
+        "    at 5%: 1%\n"
+        "  true up for the year to date, never negative\n"
+    )
+
+
+def test_one_line_declarations_are_one_line_each() -> None:
+    text = (
+        "parameter x : percent = 8 % from 2026-01-01 until 2026-07-01 ,\n 9% from 2026-07-01 "
+        "deal attribute a : count ,default 12 "
+        'quota q = "k" annual spread 20%,30%,20%,30% '
+        "measure m = sum of c for the full year where deal.x"
+    )
+    assert fmt(text) == (
+        "parameter x: percent = 8% from 2026-01-01 until 2026-07-01, 9% from 2026-07-01\n"
+        "deal attribute a: count, default 12\n"
+        'quota q = "k" annual spread 20%, 30%, 20%, 30%\n'
+        "measure m = sum of c for the full year where deal.x\n"
+    )
+
+
+def test_header_clauses_stay_in_the_order_written() -> None:
+    text = 'plan p "P" currency USD version 2 rounding half up to 2 places per component'
+    assert fmt(text) == 'plan p "P"\n  currency USD\n  version 2\n  rounding half up to 2 places per component\n'
+
+
+# ------------------------------------------------------------------ blank lines
+
+
+def test_exactly_one_blank_line_between_blocks() -> None:
+    text = "\n\n\ncurve a at 0: 0\n\n\n\ncurve b at 0: 0\ncurve c at 0: 0\n\n\n"
+    assert fmt(text) == "curve a\n  at 0: 0\n\ncurve b\n  at 0: 0\n\ncurve c\n  at 0: 0\n"
+
+
+def test_no_blank_lines_inside_a_declaration() -> None:
+    assert fmt("curve a\n\n  at 0: 0\n\n  at 1: 1\n") == "curve a\n  at 0: 0\n  at 1: 1\n"
+
+
+def test_one_line_declarations_keep_the_authors_grouping() -> None:
+    text = 'let a = 1\nlet b = 2\n\n\n\nmeasure m = sum of c\nquota q = "q" per period\n'
+    assert fmt(text) == 'let a = 1\nlet b = 2\n\nmeasure m = sum of c\nquota q = "q" per period\n'
+
+
+def test_comment_blocks_inside_a_declaration_lose_their_blank_lines() -> None:
+    assert fmt("curve a\n  at 0: 0\n\n  # one\n\n  # two\n\n  at 1: 1\n") == "curve a\n  at 0: 0\n  # one\n  # two\n  at 1: 1\n"
+
+
+def test_top_level_comment_blocks_keep_one_blank_line_where_the_author_left_one() -> None:
+    assert fmt("# one\n\n\n\n# two\n# three\n\nlet a = 1\n") == "# one\n\n# two\n# three\nlet a = 1\n"
+
+
+def test_a_blank_line_before_a_comment_block_is_the_separator() -> None:
+    text = "let a = 1\n\n# about b\n\nlet b = 2\ncurve k\n# about k\n  at 0: 0\n"
+    assert fmt(text) == "let a = 1\n\n# about b\nlet b = 2\n\ncurve k\n  # about k\n  at 0: 0\n"
+
+
+# ------------------------------------------------------------------ comments
+
+
+def test_own_line_comment_stays_before_the_clause_it_precedes() -> None:
+    text = 'component c "C"\n# why the rate\n      rate 5%\n    # the cap\n cap 10 USD per deal\n'
+    assert fmt(text) == 'component c "C"\n  # why the rate\n  rate 5%\n  # the cap\n  cap 10 USD per deal\n'
+
+
+def test_own_line_comment_before_a_tier_row_is_indented_like_the_row() -> None:
+    text = 'component c "C" marginal tiers on amount\n# low\nbelow 5 USD: 1%\n5 USD and above: 2%'
+    assert fmt(text) == 'component c "C"\n  marginal tiers on amount\n    # low\n    below 5 USD: 1%\n    5 USD and above: 2%\n'
+
+
+def test_end_of_line_comment_stays_at_the_end_of_its_line() -> None:
+    text = 'plan p "P"   # the plan\nversion 1# first\nlet x = (1)   # one\n'
+    assert fmt(text) == 'plan p "P"  # the plan\n  version 1  # first\n\nlet x = 1  # one\n'
+
+
+def test_comment_inside_a_one_line_construct_moves_just_before_it() -> None:
+    text = "let x = 1 + # why two\n  2 # sum\n"
+    assert fmt(text) == "# why two\nlet x = 1 + 2  # sum\n"
+
+
+def test_comments_at_the_end_of_the_file_stay_at_the_end() -> None:
+    text = "let x = 1\n  # done\n\n\n# really done   \n# bye"
+    assert fmt(text) == "let x = 1\n# done\n\n# really done\n# bye\n"
+
+
+def test_a_file_of_only_comments_is_kept() -> None:
+    assert fmt("\n# a\n\n\n# b\n") == "# a\n\n# b\n"
+
+
+def test_an_empty_file_stays_empty() -> None:
+    assert fmt("") == ""
+    assert fmt("\n\n  \n") == ""
+
+
+def test_a_hash_inside_a_string_is_not_a_comment() -> None:
+    assert fmt('let x = "#1"   # the first\n') == 'let x = "#1"  # the first\n'
+
+
+def test_windows_line_endings_become_newlines() -> None:
+    assert fmt("let a = 1 # one\r\n\r\nlet b = 2\r\n") == "let a = 1  # one\n\nlet b = 2\n"
+
+
+# ------------------------------------------------------------------ refusing broken plans
+
+
+def test_a_plan_with_a_syntax_error_is_not_formatted() -> None:
+    formatted, diagnostics = format_source("test.comp", "let x = (1\n")
+    assert formatted is None
+    assert [d.code for d in diagnostics] == ["E001"]
+
+
+def test_a_plan_with_an_impossible_date_is_not_formatted() -> None:
+    """The tree holds a placeholder for the date; printing it would change the plan."""
+    formatted, diagnostics = format_source("test.comp", "let x = 2026-02-30\n")
+    assert formatted is None
+    assert [d.code for d in diagnostics] == ["E005"]
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_fmt_check_passes_on_the_example_plans() -> None:
+    result = CliRunner().invoke(app, ["fmt", "--check", str(PLANS_DIR)])
+    assert result.exit_code == 0, result.output
+
+
+def test_fmt_check_fails_until_fmt_rewrites_the_file(tmp_path: Path) -> None:
+    original = PLANS[0].read_text(encoding="utf-8")
+    messy = tmp_path / "messy.comp"
+    messy.write_text(original.replace("\n  ", "\n\t\t").replace(" = ", "=").replace("\n\n", "\n\n\n"), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(app, ["fmt", "--check", str(messy)]).exit_code == 1
+    assert runner.invoke(app, ["fmt", str(messy)]).exit_code == 0
+    assert runner.invoke(app, ["fmt", "--check", str(messy)]).exit_code == 0
+    assert messy.read_text(encoding="utf-8") == original
+
+
+# ------------------------------------------------------------------ generated plans
+
+# Precedence as the grammar defines it, loosest first; the generator leaves out parentheses
+# only where the grammar allows (and sometimes adds needless ones).
+IF, OR, AND, NOT, COMPARE, SUM, PRODUCT, UNARY, POSTFIX, ATOM = range(10)
+
+Tokens = list[str]
+Expr = tuple[Tokens, int]
+
+NAMES = ["alpha", "beta", "gamma", "bookings", "quota_1", "x", "y2", "_hidden", "camelCase", "new_logo"]
+CURRENCIES = ["USD", "EUR", "GBP"]
+WINDOWS: list[Tokens] = [
+    ["for", "the", "period"],
+    ["for", "the", "quarter", "to", "date"],
+    ["for", "the", "year", "to", "date"],
+    ["for", "the", "full", "year"],
+]
+ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n"}
+
+names = st.sampled_from(NAMES)
+windows = st.sampled_from(WINDOWS)
+extra_parens = st.sampled_from([False, False, False, False, True])
+
+
+@st.composite
+def numbers(draw: st.DrawFn) -> str:
+    whole = draw(st.one_of(st.integers(0, 999), st.integers(1_000, 10**9)))
+    fraction = draw(st.text("0123456789", max_size=3))
+    written = f"{whole:,}" if whole >= 1000 and draw(st.booleans()) else str(whole)
+    return written + ("." + fraction if fraction else "")
+
+
+def string_literal(text: str) -> str:
+    return '"' + "".join(ESCAPES.get(char, char) for char in text) + '"'
+
+
+strings = st.text(st.sampled_from(list('ab n"\\#§é{},%\n\t')), max_size=8).map(string_literal)
+dates = st.dates(date(1990, 1, 1), date(2099, 12, 31)).map(date.isoformat)
+
+
+@st.composite
+def bounds(draw: st.DrawFn) -> Tokens:
+    number = draw(numbers())
+    return draw(st.sampled_from([[number], [number, "%"], [number, draw(st.sampled_from(CURRENCIES))]]))
+
+
+@st.composite
+def literals(draw: st.DrawFn) -> Tokens:
+    kind = draw(st.sampled_from(["bound", "bound", "duration", "date", "string", "boolean"]))
+    if kind == "bound":
+        return draw(bounds())
+    if kind == "duration":
+        return [draw(numbers()), draw(st.sampled_from(["day", "days", "month", "months", "years"]))]
+    if kind == "date":
+        return [draw(dates)]
+    if kind == "string":
+        return [draw(strings)]
+    return [draw(st.sampled_from(["true", "false"]))]
+
+
+@st.composite
+def leaves(draw: st.DrawFn) -> Expr:
+    kind = draw(st.sampled_from(["literal", "literal", "name", "name", "field", "windowed", "target"]))
+    if kind == "literal":
+        return draw(literals()), ATOM
+    if kind == "name":
+        return [draw(names)], ATOM
+    if kind == "field":
+        return [draw(st.sampled_from(["deal", "payee", "credit"])), ".", draw(names)], ATOM
+    if kind == "windowed":
+        return [draw(names), *draw(windows)], POSTFIX
+    return ["target", "incentive", *draw(windows)], POSTFIX
+
+
+def operand(draw: st.DrawFn, expr: Expr, minimum: int) -> Tokens:
+    tokens, strength = expr
+    return ["(", *tokens, ")"] if strength < minimum or draw(extra_parens) else tokens
+
+
+def compound(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+    @st.composite
+    def build(draw: st.DrawFn) -> Expr:
+        kind = draw(st.sampled_from(["binary", "binary", "negate", "compare", "member", "bool", "bool", "not", "if", "call"]))
+        if kind == "binary":
+            op = draw(st.sampled_from(["+", "-", "*", "×", "/", "÷"]))
+            strength = SUM if op in "+-" else PRODUCT
+            left, right = operand(draw, draw(children), strength), operand(draw, draw(children), strength + 1)
+            return [*left, op, *right], strength
+        if kind == "negate":
+            return ["-", *operand(draw, draw(children), UNARY)], UNARY
+        if kind == "compare":
+            op = draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!=", "≥", "≤", "≠"]))
+            return [*operand(draw, draw(children), SUM), op, *operand(draw, draw(children), SUM)], COMPARE
+        if kind == "member":
+            keyword = draw(st.sampled_from([["in"], ["not", "in"]]))
+            if draw(st.booleans()):
+                items = draw(st.lists(literals(), max_size=3))
+                collection = ["{", *[t for i, item in enumerate(items) for t in ([","] if i else []) + item], "}"]
+            else:
+                collection = ["[", *operand(draw, draw(children), IF), ",", *operand(draw, draw(children), IF), ")"]
+            return [*operand(draw, draw(children), SUM), *keyword, *collection], COMPARE
+        if kind == "bool":
+            op = draw(st.sampled_from(["and", "or"]))
+            strength = AND if op == "and" else OR
+            parts = [operand(draw, child, strength + 1) for child in draw(st.lists(children, min_size=2, max_size=3))]
+            return [t for i, part in enumerate(parts) for t in ([op] if i else []) + part], strength
+        if kind == "not":
+            return ["not", *operand(draw, draw(children), NOT)], NOT
+        if kind == "if":
+            condition, then, otherwise = (operand(draw, draw(children), IF) for _ in range(3))
+            return ["if", *condition, "then", *then, "else", *otherwise], IF
+        args = [operand(draw, child, IF) for child in draw(st.lists(children, max_size=3))]
+        return [draw(names), "(", *[t for i, arg in enumerate(args) for t in ([","] if i else []) + arg], ")"], ATOM
+
+    return build()
+
+
+expressions = st.recursive(leaves(), compound, max_leaves=8)
+
+
+@st.composite
+def exprs(draw: st.DrawFn) -> Tokens:
+    return operand(draw, draw(expressions), IF)
+
+
+def optional(draw: st.DrawFn, tokens: Tokens) -> Tokens:
+    return tokens if draw(st.booleans()) else []
+
+
+def joined(parts: list[Tokens]) -> Tokens:
+    return [t for i, part in enumerate(parts) for t in ([","] if i else []) + part]
+
+
+@st.composite
+def dated_values(draw: st.DrawFn) -> Tokens:
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        value = draw(exprs())
+        if draw(st.booleans()):
+            value += ["from", draw(dates), *optional(draw, ["until", draw(dates)])]
+        parts.append(value)
+    return joined(parts)
+
+
+@st.composite
+def headers(draw: st.DrawFn) -> Tokens:
+    choices: list[Tokens] = [
+        ["version", str(draw(st.integers(0, 5000)))],
+        ["effective", draw(dates), "until", draw(dates)],
+        ["currency", draw(st.sampled_from(CURRENCIES))],
+        ["calculated", draw(st.sampled_from(["quarterly", "monthly"]))],
+        ["fiscal", "year", "starts", draw(st.sampled_from(["january", "april"]))],
+        ["rounding", "half", draw(st.sampled_from(["up", "even"])), "to", str(draw(st.integers(0, 4))), "places", "per", "component"],
+    ]
+    clauses = draw(st.lists(st.sampled_from(choices), max_size=6))
+    return ["plan", draw(names), *optional(draw, [draw(strings)]), *[t for c in clauses for t in c]]
+
+
+@st.composite
+def recipients(draw: st.DrawFn) -> Tokens:
+    if draw(st.booleans()):
+        return ["deal", "splits"]
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        who = ["owner"] if draw(st.booleans()) else ["deal", ".", draw(names)]
+        parts.append(who + optional(draw, [draw(numbers()), "%"]))
+    return joined(parts)
+
+
+@st.composite
+def tiers(draw: st.DrawFn) -> Tokens:
+    position = ["amount"] if draw(st.booleans()) else ["attainment", "against", *draw(exprs())]
+    rows = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["below", "between", "above", "at"]))
+        bound = draw(bounds())
+        head = {
+            "below": ["below", *bound],
+            "between": [*bound, "to", *draw(bounds())],
+            "above": [*bound, "and", "above"],
+            "at": ["at", *bound],
+        }[kind]
+        rows += [*head, ":", *draw(exprs())]
+    return [draw(st.sampled_from(["marginal", "retroactive"])), "tiers", "on", *position, *rows]
+
+
+@st.composite
+def clauses(draw: st.DrawFn) -> Tokens:
+    kind = draw(
+        st.sampled_from(["cites", "per", "on", "ordered", "running", "during", "pays", "rate", "tiers", "by", "gate", "limit", "true"])
+    )
+    if kind == "cites":
+        return ["cites", draw(strings)]
+    if kind == "per":
+        return ["per", "credit", "of", draw(names), *optional(draw, ["where", *draw(exprs())])]
+    if kind == "ordered":
+        return ["ordered", "by", *joined(draw(st.lists(exprs(), min_size=1, max_size=3)))]
+    if kind == "running":
+        return ["running", "total", *draw(windows)]
+    if kind == "during":
+        return ["during", draw(dates), "until", draw(dates)]
+    if kind == "tiers":
+        return draw(tiers())
+    if kind == "by":
+        return ["multiplied", "by", *draw(exprs()), *optional(draw, ["when", *draw(exprs())])]
+    if kind == "limit":
+        return [draw(st.sampled_from(["cap", "floor"])), *draw(exprs()), "per", draw(st.sampled_from(["period", "year", "deal"]))]
+    if kind == "true":
+        return ["true", "up", *draw(windows), *optional(draw, [",", "never", "negative"])]
+    return [kind, *draw(exprs())]  # on, pays, rate, gate
+
+
+@st.composite
+def declarations(draw: st.DrawFn) -> Tokens:
+    kind = draw(st.sampled_from(["attribute", "parameter", "table", "curve", "credit", "measure", "quota", "let", "component"]))
+    name = draw(names)
+    typed = optional(draw, [":", draw(st.sampled_from(["money", "percent", "count"]))])
+    if kind == "attribute":
+        owner = draw(st.sampled_from(["deal", "payee"]))
+        default = optional(draw, [",", "default", *draw(literals())])
+        return [owner, "attribute", name, ":", draw(st.sampled_from(["money", "text", "payee"])), *default]
+    if kind == "parameter":
+        return ["parameter", name, *typed, "=", *draw(dated_values())]
+    if kind == "table":
+        rows = [[*draw(literals()), ":", *draw(dated_values())] for _ in range(draw(st.integers(1, 3)))]
+        if draw(st.booleans()):
+            rows.insert(draw(st.integers(0, len(rows))), ["otherwise", ":", *draw(dated_values())])
+        return ["table", name, *typed, "by", *draw(exprs()), *[t for row in rows for t in row]]
+    if kind == "curve":
+        points = [["at", *draw(bounds()), ":", *draw(bounds())] for _ in range(draw(st.integers(1, 4)))]
+        return ["curve", name, *[t for point in points for t in point]]
+    if kind == "credit":
+        where = optional(draw, ["where", *draw(exprs())])
+        amounts = ["amount", *draw(exprs()), "dated", *draw(exprs())]
+        return ["credit", name, "from", "deals", *where, "to", *draw(recipients()), *amounts]
+    if kind == "measure":
+        window = optional(draw, draw(windows))
+        return [
+            "measure",
+            name,
+            "=",
+            draw(st.sampled_from(["sum", "count"])),
+            "of",
+            draw(names),
+            *window,
+            *optional(draw, ["where", *draw(exprs())]),
+        ]
+    if kind == "quota":
+        basis = draw(
+            st.sampled_from(
+                [
+                    ["annual", "spread", "evenly"],
+                    ["per", "period"],
+                    ["annual", "spread", *joined(draw(st.lists(literals(), min_size=1, max_size=4)))],
+                ]
+            )
+        )
+        return ["quota", name, "=", draw(strings), *basis]
+    if kind == "let":
+        return ["let", name, *typed, "=", *draw(exprs())]
+    body = [t for clause in draw(st.lists(clauses(), max_size=6)) for t in clause]
+    return ["component", name, draw(strings), *body]
+
+
+comment_texts_strategy = st.text(st.sampled_from(list('ab #"§\\{ ')), max_size=10)
+whitespace = st.sampled_from([" ", " ", " ", " ", " ", "  ", "\n", "\n", "\n  ", "\n    ", "\t", "\n\n", " \r\n", "\n\n\n  "])
+separators = st.one_of(
+    whitespace,
+    whitespace,
+    whitespace,
+    whitespace,
+    st.builds(
+        lambda before, text, after: f"{before}#{text}{after}",
+        st.sampled_from(["", " ", "\n", "\n\n  ", "\n    "]),
+        comment_texts_strategy,
+        st.sampled_from(["\n", "\n  ", "\n\n", "\r\n", "\n\n\n"]),
+    ),
+)
+
+
+@st.composite
+def plan_texts(draw: st.DrawFn) -> str:
+    items = draw(st.lists(declarations(), max_size=7))
+    if draw(st.booleans()):
+        items.insert(0, draw(headers()))
+    if draw(st.integers(0, 9)) == 0:  # a second header, anywhere: it parses, and the checker reports it
+        items.insert(draw(st.integers(0, len(items))), draw(headers()))
+    tokens = [t for item in items for t in item]
+    text = draw(st.sampled_from(["", "", "\n", "# top\n", "\n\n# top\n\n"]))
+    for token in tokens:
+        text += token + draw(separators)
+    return text + draw(st.sampled_from(["", "# last", "\n# last\n"]))
+
+
+@settings(max_examples=150)
+@given(plan_texts())
+def test_generated_plans_format_idempotently_keeping_meaning_and_comments(text: str) -> None:
+    assert_layout_only(text)
+
+
+@settings(max_examples=100)
+@given(st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r"), max_size=12))
+def test_any_text_survives_a_string_literal_round_trip(value: str) -> None:
+    formatted = fmt(f"let x = {string_literal(value)}")
+    let = parsed(formatted).decls[0]
+    assert isinstance(let, ast.LetDecl) and isinstance(let.expr, ast.Literal)
+    assert let.expr.value == value
