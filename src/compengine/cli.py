@@ -28,7 +28,7 @@ from compengine.core.money import group_digits
 from compengine.core.trace import build_line_trace, trace_json
 from compengine.io.csv_data import load_dataset
 from compengine.lang.diagnostics import Severity
-from compengine.lang.loader import LoadResult, load_plans
+from compengine.lang.loader import ARGUMENTS, LoadResult, load_plans
 from compengine.report.explain import explain_line
 
 app = typer.Typer(
@@ -121,8 +121,11 @@ def check(
         _print_diagnostics(result, format, out)
         errors = sum(1 for d in result.diagnostics if d.severity is Severity.ERROR)
         warnings = len(result.diagnostics) - errors
+        files = sum(1 for source in result.sources if source.path != ARGUMENTS)
+        if files == 0 and errors == 0:
+            err.print(f"no plan files (*.comp) were found in {', '.join(paths)}", markup=False)
+            raise typer.Exit(EXIT_INVALID)
         if format is TextOrJson.text:
-            files = len(result.sources)
             summary = f"checked {_count(files, 'file')}: {_count(errors, 'error')}, {_count(warnings, 'warning')}"
             (out if errors == 0 else err).print(summary, markup=False)
         if errors:

@@ -22,7 +22,9 @@ from compengine.core.rounding import RoundingMode, RoundingPolicy
 from compengine.core.source import SourceSpan
 from compengine.core.units import Kind, Type, UnitError
 from compengine.lang import ast
+from compengine.lang.builder import INVALID_DATE
 from compengine.lang.diagnostics import Diagnostic, choose_hint, suggest
+from compengine.lang.parser import MAX_DEPTH
 from compengine.lang.symbols import (
     AGGREGATES,
     CREDIT_FIELDS,
@@ -63,7 +65,7 @@ class Context:
     constant: bool = False  # literals and arithmetic on them only
 
 
-CONSTANT = Context("in a constant", frozenset({DEAL, CREDIT, PAYEE, PERIOD, DATED}), constant=True)
+CONSTANT = Context("in a parameter or table value", frozenset({DEAL, CREDIT, PAYEE, PERIOD, DATED}), constant=True)
 ANYWHERE = Context("here")
 
 
@@ -126,6 +128,8 @@ class Checker:
         self.used_attributes: set[str] = set()
         self.component_deps: dict[str, set[str]] = {}
         self._in_progress: list[str] = []
+        self._depth = 0  # nesting of expressions and the definitions they use, to stay off the stack limit
+        self._too_deep_reported = False
 
     # ---------------------------------------------------------------- driver
     def run(self) -> CheckResult:
@@ -209,7 +213,9 @@ class Checker:
         if effective is not None:
             start, until = effective.values
             assert isinstance(start, date) and isinstance(until, date)
-            if until <= start:
+            if INVALID_DATE in (start, until):
+                ok = False  # already reported as E005
+            elif until <= start:
                 self.error(
                     effective.span,
                     "E015",
@@ -324,13 +330,20 @@ class Checker:
             return info
         if name in self._in_progress:
             cycle = [*self._in_progress[self._in_progress.index(name) :], name]
-            self.error(info.decl.name.span, "E060", f"`{name}` is defined in terms of itself: {' → '.join(cycle)}", "break the cycle")
+            self.error(
+                info.decl.name.span,
+                "E060",
+                f"`{name}` is defined in terms of itself: {' → '.join(cycle)}",
+                "define one of these without using the others",
+            )
             info.checked = True
             return info
         self._in_progress.append(name)
+        self._depth += 1
         try:
             self._check_definition(info)
         finally:
+            self._depth -= 1
             self._in_progress.pop()
             info.checked = True
         return info
@@ -355,8 +368,8 @@ class Checker:
             info.type = self.money
             info.uses = frozenset({PERIOD})
         elif isinstance(decl, ast.LetDecl):
-            info.type, info.uses = self.expr(decl.expr, ANYWHERE, info.deps)
-            self._check_annotation(decl.type_name, info.type, decl.expr.span)
+            found, info.uses = self.expr(decl.expr, ANYWHERE, info.deps)
+            info.type = self._check_annotation(decl.type_name, found, decl.expr.span)
 
     def _check_annotation(self, annotation: ast.Word | None, found: Type | None, span: SourceSpan) -> Type | None:
         if annotation is None:
@@ -388,6 +401,8 @@ class Checker:
         return found
 
     def check_timeline(self, values: Sequence[ast.DatedValue], what: str) -> None:
+        if any(INVALID_DATE in (value.start, value.until) for value in values):
+            return  # a date not on the calendar (E005) leaves nothing to compare
         if len(values) == 1 and values[0].start is None:
             if values[0].until is not None:
                 self.error(values[0].span, "E052", f"{what} has an `until` without a `from`", "add `from <date>`")
@@ -397,7 +412,12 @@ class Checker:
                 self.error(value.span, "E052", f"{what} has several values, so each needs a `from` date", "add `from <date>`")
                 return
             if value.until is not None and value.until <= value.start:  # type: ignore[operator]
-                self.error(value.span, "E015", f"{what} is in effect for no time here: {value.until} is not after {value.start}")
+                self.error(
+                    value.span,
+                    "E015",
+                    f"{what} is in effect for no time here: {value.until} is not after {value.start}",
+                    "`until` is the first day the value no longer applies; make it later than `from`",
+                )
                 return
         for previous, current in itertools.pairwise(values):
             assert isinstance(previous.start, date) and isinstance(current.start, date)
@@ -476,7 +496,9 @@ class Checker:
 
     def check_curve(self, decl: ast.CurveDecl) -> Type | None:
         if len(decl.points) < 2:
-            self.error(decl.name.span, "E044", f"curve `{decl.name.text}` needs at least two points")
+            self.error(
+                decl.name.span, "E044", f"curve `{decl.name.text}` needs at least two points", "add another `at <position>: <value>` row"
+            )
         x_type = y_type = None
         previous: Decimal | None = None
         for point in decl.points:
@@ -485,13 +507,14 @@ class Checker:
             x_type = x_type or xt
             y_type = y_type or yt
             if xt is not None and x_type is not None and not units.comparable(xt, x_type):
-                self.error(point.at.span, "E045", f"curve points mix {x_type} and {xt}")
+                self.error(point.at.span, "E045", f"curve points mix {x_type} and {xt}", f"write every point's position as {x_type}")
             x = _literal_decimal(point.at)
             if previous is not None and x is not None and x <= previous:
                 self.error(
                     point.at.span,
                     "E044",
                     f"curve `{decl.name.text}` points must go up: {_show_key(point.at)} does not come after the point before it",
+                    "list the points from the lowest position to the highest, each position once",
                 )
             previous = x
         return y_type
@@ -508,7 +531,13 @@ class Checker:
         shares = [r.share for r in decl.recipients]
         if len(decl.recipients) > 1 or any(s is not None for s in shares):
             if any(s is None for s in shares):
-                self.error(decl.span, "E070", "with several recipients, give each one a share (e.g. `owner 70%, deal.overlay 30%`)")
+                missing = next(r for r in decl.recipients if r.share is None)
+                self.error(
+                    missing.span,
+                    "E070",
+                    f"credit rule `{decl.name.text}` has several recipients, so each needs a share, and this one has none",
+                    "give each recipient a percentage, adding up to 100%: `owner 70%, deal.overlay 30%`",
+                )
             else:
                 total = sum(shares, Decimal(0))  # type: ignore[arg-type]
                 if total != 100:
@@ -523,7 +552,9 @@ class Checker:
                 key = f"deal.{recipient.field_name}"
                 attribute = self.attributes.get(key)
                 self.used_attributes.add(key)
-                if attribute is None:
+                if attribute is None and self._declared_with_error(key):
+                    pass  # the declaration's own error is reported already
+                elif attribute is None:
                     self.error(
                         recipient.span,
                         "E022",
@@ -537,6 +568,10 @@ class Checker:
                         f"`{key}` is {attribute[0]}, but credit can only go to a payee",
                         f"declare it as `deal attribute {recipient.field_name}: payee`",
                     )
+
+    def _declared_with_error(self, key: str) -> bool:
+        """Whether attribute `key` is declared, but with an error (such as an unknown type) already reported."""
+        return any(isinstance(d, ast.AttributeDecl) and f"{d.owner}.{d.name.text}" == key for d in self.file.decls)
 
     def check_measure(self, decl: ast.MeasureDecl, info: DefInfo) -> Type | None:
         aggregate = AGGREGATES.get(decl.aggregate.text)
@@ -564,7 +599,14 @@ class Checker:
             self.error(word.span, "E020", f"there is no credit rule `{word.text}`", suggest(word.text, credits))
             return False
         if info.kind != "credit":
-            self.error(word.span, "E032", f"`{word.text}` is a {info.kind}, not a credit rule")
+            deps.add(word.text)  # used, even if wrongly: no `not used` warning on top of this error
+            credits = [n for n, d in self.defs.items() if d.kind == "credit"]
+            self.error(
+                word.span,
+                "E032",
+                f"`{word.text}` is a {info.kind}, not a credit rule",
+                choose_hint(word.text, credits) if credits else "declare one: `credit <name> from deals ...`",
+            )
             return False
         deps.add(word.text)
         return True
@@ -575,7 +617,12 @@ class Checker:
         total = Decimal(0)
         for literal in decl.seasonality:
             if literal.kind != "percent":
-                self.error(literal.span, "E071", "seasonality is written in percentages, e.g. `20%`")
+                self.error(
+                    literal.span,
+                    "E071",
+                    "seasonality is written in percentages, e.g. `20%`",
+                    "add `%` to each share, e.g. `annual spread 20%, 25%, 25%, 30%`",
+                )
                 return
             total += literal.value  # type: ignore[operator]
         if self.header is not None and len(decl.seasonality) != self.header.period_kind.per_year:
@@ -674,6 +721,13 @@ class Checker:
                 self.error(clause.span, "E081", f"{what} only applies to components paid per credit", "add `per credit of <credit rule>`")
         if running is not None and not isinstance(reward, ast.TiersClause):
             self.error(running.span, "E081", "`running total` only matters for tiers", "remove it, or pay with tiers")
+        if isinstance(running, ast.RunningClause) and running.window == "FULL_YEAR":
+            self.error(
+                running.span,
+                "E014",
+                "a running total adds up credits as they come, so it cannot run `for the full year`",
+                "write `running total for the year to date`",
+            )
         if ordered is not None:
             assert isinstance(ordered, ast.OrderedClause)
             for key in ordered.keys:
@@ -684,9 +738,19 @@ class Checker:
         if during is not None:
             assert isinstance(during, ast.DuringClause)
             if per_credit is None:
-                self.error(during.span, "E081", "`during` picks credits by date, so it needs `per credit of <credit rule>`")
-            if during.until <= during.start:  # type: ignore[operator]
-                self.error(during.span, "E015", f"`during` covers no time: {during.until} is not after {during.start}")
+                self.error(
+                    during.span,
+                    "E081",
+                    "`during` picks credits by date, so it needs `per credit of <credit rule>`",
+                    "add `per credit of <credit rule>`, or filter the measure the component is paid on",
+                )
+            if during.until <= during.start and INVALID_DATE not in (during.start, during.until):  # type: ignore[operator]
+                self.error(
+                    during.span,
+                    "E015",
+                    f"`during` covers no time: {during.until} is not after {during.start}",
+                    "`until` is the first day the component no longer applies; make it later than the start",
+                )
         for clause in by_kind.get(ast.MultiplierClause, []):
             assert isinstance(clause, ast.MultiplierClause)
             self.expect_rate(clause.factor, line_ctx, deps, "a multiplier")
@@ -709,7 +773,12 @@ class Checker:
                     "remove `true up`, or pay on a year-to-date amount",
                 )
             if true_up.window not in ("YEAR_TO_DATE", "QUARTER_TO_DATE"):
-                self.error(true_up.span, "E014", "a true-up runs `for the year to date` or `for the quarter to date`")
+                self.error(
+                    true_up.span,
+                    "E014",
+                    "a true-up runs `for the year to date` or `for the quarter to date`",
+                    "write `true up for the year to date` or `true up for the quarter to date`",
+                )
         elif per_credit is None:
             self._warn_unsettled_ytd(decl, deps)
         self._close_deps(deps)
@@ -768,7 +837,12 @@ class Checker:
                         f"write bounds like `100,000 {self.currency}`, or tier on `attainment against <quota>`",
                     )
                 elif not attainment and type_ != self.money:
-                    self.error(bound.span, "E030", f"this bound is {type_}, but the plan pays in {self.currency}")
+                    self.error(
+                        bound.span,
+                        "E030",
+                        f"this bound is {type_}, but the plan pays in {self.currency}",
+                        f"write the bound in {self.currency}",
+                    )
         if mode is not None and mode.value == "interpolated":
             self._check_points(clause)
         elif mode is not None:
@@ -781,12 +855,17 @@ class Checker:
                 self.error(row.span, "E044", "interpolated tiers are written as points: `at 100%: 8%`", "use `at <position>: <rate>` rows")
                 return
         if len(points) < 2:
-            self.error(clause.span, "E044", "interpolated tiers need at least two points")
+            self.error(clause.span, "E044", "interpolated tiers need at least two points", "add another `at <position>: <rate>` row")
         previous: Decimal | None = None
         for row in points:
             at = _literal_decimal(row.lower)
             if previous is not None and at is not None and at <= previous:
-                self.error(row.span, "E044", "points must go up: each `at` must be above the one before")
+                self.error(
+                    row.span,
+                    "E044",
+                    "points must go up: each `at` must be above the one before",
+                    "list the points from the lowest position to the highest, each position once",
+                )
             previous = at
 
     def _check_bands(self, clause: ast.TiersClause) -> None:
@@ -810,12 +889,27 @@ class Checker:
             )
         for index, row in enumerate(rows):
             if row.kind == "below" and index != 0:
-                self.error(row.span, "E041", "only the first band can be `below`; this overlaps the bands above it")
+                self.error(
+                    row.span,
+                    "E041",
+                    "only the first band can be `below`; this overlaps the bands above it",
+                    "write it as `<from> to <to>`, starting where the band before it ends",
+                )
             if row.kind == "above" and index != len(rows) - 1:
-                self.error(row.span, "E041", "only the last band can be `and above`; this overlaps the bands after it")
+                self.error(
+                    row.span,
+                    "E041",
+                    "only the last band can be `and above`; this overlaps the bands after it",
+                    "write it as `<from> to <to>`, ending where the next band starts",
+                )
             lower, upper = _literal_decimal(row.lower), _literal_decimal(row.upper)
             if row.kind == "between" and lower is not None and upper is not None and upper <= lower:
-                self.error(row.span, "E041", "this band is empty: its upper bound is not above its lower bound")
+                self.error(
+                    row.span,
+                    "E041",
+                    "this band is empty: its upper bound is not above its lower bound",
+                    "make the second bound higher than the first, or remove the band",
+                )
         for previous, current in itertools.pairwise(rows):
             end, start = _literal_decimal(previous.upper), _literal_decimal(current.lower)
             if end is None or start is None:
@@ -878,6 +972,8 @@ class Checker:
 
     # ---------------------------------------------------------------- unused
     def check_unused(self) -> None:
+        if self._too_deep_reported:
+            return  # definitions past the depth limit were not followed, so their uses are unknown
         reached: set[str] = set()
         for deps in self.component_deps.values():
             reached |= deps
@@ -902,27 +998,57 @@ class Checker:
             hint = "multiply a rate by an amount, or write an amount like `500 " + f"{self.currency}`" if found.is_dimensionless else None
             self.error(expr.span, "E031", f"{what} must be money, but this is {found}", hint)
         elif found.currency != self.currency:
-            self.error(expr.span, "E030", f"{what} is in {found.currency}, but the plan pays in {self.currency}")
+            self.error(
+                expr.span,
+                "E030",
+                f"{what} is in {found.currency}, but the plan pays in {self.currency}",
+                f"write amounts in {self.currency}",
+            )
 
     def expect_rate(self, expr: ast.Expr, ctx: Context, deps: set[str], what: str) -> None:
         found, _ = self.expr(expr, ctx, deps)
         if found is not None and not found.is_dimensionless:
-            self.error(expr.span, "E031", f"{what} must be a percentage or number, but this is {found}")
+            hint = "write a percentage such as `5%`; to pay a fixed amount, use `pays`" if found.kind is Kind.MONEY else None
+            self.error(expr.span, "E031", f"{what} must be a percentage or number, but this is {found}", hint)
 
     def expr(self, expr: ast.Expr, ctx: Context, deps: set[str] | None = None) -> tuple[Type | None, Uses]:
         """Type of `expr` and what it reads; None after a reported error."""
         deps = deps if deps is not None else set()
-        type_, uses = self._expr(expr, ctx, deps)
+        if self._depth >= MAX_DEPTH:
+            self._report_too_deep(expr.span)
+            return None, NOTHING
+        self._depth += 1
+        try:
+            type_, uses = self._expr(expr, ctx, deps)
+        finally:
+            self._depth -= 1
         if type_ is not None:
             self.types[id(expr)] = type_
         self.uses[id(expr)] = uses
         return type_, uses
 
+    def _report_too_deep(self, span: SourceSpan) -> None:
+        if self._too_deep_reported:
+            return
+        self._too_deep_reported = True
+        if self._in_progress:
+            first = self.defs[self._in_progress[0]].decl.name
+            span = first.span
+            message = f"`{first.text}` is built from definitions and expressions nested more than {MAX_DEPTH} levels deep"
+        else:
+            message = f"this expression, with the definitions it uses, is nested more than {MAX_DEPTH} levels deep"
+        self.error(span, "E004", message, "define some of the values it uses directly, rather than each in terms of the next")
+
     def _expr(self, expr: ast.Expr, ctx: Context, deps: set[str]) -> tuple[Type | None, Uses]:
         if isinstance(expr, ast.Literal):
             return _literal_type(expr, self.currency), NOTHING
         if ctx.constant and not isinstance(expr, ast.Binary | ast.Negate):
-            self.error(expr.span, "E033", f"only constant values can be written {ctx.where}", "write a literal such as `8%` or `1,000 USD`")
+            self.error(
+                expr.span,
+                "E033",
+                f"only fixed values can be written {ctx.where}",
+                "write a value such as `8%` or `1,000 USD`; for a value worked out from deals or other definitions, use `let`",
+            )
             return None, NOTHING
         handler = getattr(self, f"_expr_{type(expr).__name__}")
         return handler(expr, ctx, deps)  # type: ignore[no-any-return]
@@ -934,9 +1060,12 @@ class Checker:
         if bad & {DEAL, CREDIT}:
             message = f"{what} differs from deal to deal, so it cannot be used {ctx.where}"
             hint = "use it in a per-credit clause, or aggregate it with a measure"
-        elif bad & {PERIOD, PAYEE}:
+        elif bad & {PERIOD}:
             message = f"{what} depends on the payee's credits for the period, so it cannot be used {ctx.where}"
             hint = "credit rules and measure filters can only read the deal"
+        elif bad & {PAYEE}:
+            message = f"{what} belongs to the credited payee, who is not known yet {ctx.where}"
+            hint = "a credit rule decides who is credited from the deal alone; filter on payees in a component"
         else:
             message = f"{what} cannot be used {ctx.where}"
             hint = None
@@ -948,6 +1077,7 @@ class Checker:
         if info is None:
             self.error(expr.span, "E020", f"unknown name `{expr.name}`", self._name_hint(expr.name))
             return None, NOTHING
+        deps.add(expr.name)  # used, even if wrongly: no `not used` warning on top of the error below
         if info.kind in ("quota",):
             self.error(
                 expr.span,
@@ -974,6 +1104,8 @@ class Checker:
         return info.type, info.uses
 
     def _name_hint(self, name: str) -> str | None:
+        if name in FUNCTIONS:
+            return f"`{name}` is a function; give it values in brackets: `{name}(...)`"
         values = [n for n, d in self.defs.items() if d.kind in VALUE_KINDS]
         hint = suggest(name, values)
         if hint:
@@ -981,7 +1113,7 @@ class Checker:
         fields = list(DEAL_FIELDS) + [k.split(".", 1)[1] for k in self.attributes if k.startswith("deal.")]
         if name in fields:
             return f"deal fields are written `deal.{name}`"
-        return suggest(name, [n for n in self.defs] + list(FUNCTIONS))
+        return suggest(name, [n for n in self.defs] + list(FUNCTIONS)) or f"check the spelling, or define it: `let {name} = ...`"
 
     def _expr_FieldRef(self, expr: ast.FieldRef, ctx: Context, deps: set[str]) -> tuple[Type | None, Uses]:
         uses = frozenset({DEAL if expr.scope == "deal" else CREDIT if expr.scope == "credit" else PAYEE})
@@ -1006,6 +1138,8 @@ class Checker:
         if key in self.attributes:
             self.used_attributes.add(key)
             return self.attributes[key][0]
+        if self._declared_with_error(key):
+            return None
         declared = [k.split(".", 1)[1] for k in self.attributes if k.startswith(f"{expr.scope}.")]
         hint = suggest(expr.name, list(builtins) + declared)
         if hint is None and expr.scope != "credit":
@@ -1019,6 +1153,7 @@ class Checker:
             quotas = [n for n, d in self.defs.items() if d.kind == "quota"]
             self.error(expr.name_span, "E020", f"unknown quota `{expr.name}`", suggest(expr.name, quotas))
             return None, NOTHING
+        deps.add(expr.name)  # used, even if wrongly: no `not used` warning on top of the error below
         if info.kind != "quota":
             self.error(
                 expr.span,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import decimal
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -70,7 +71,7 @@ _DEAL_BUILTINS: dict[str, Fn] = {
 _PAYEE_BUILTINS: dict[str, Fn] = {
     "id": lambda s: s.payee.id,
     "name": lambda s: s.payee.name,
-    "hire_date": lambda s: s.payee.hire_date,
+    "hire_date": lambda s: _hire_date(s),
 }
 _CREDIT_BUILTINS: dict[str, Fn] = {
     "amount": lambda s: s.credit.amount,
@@ -190,7 +191,8 @@ class _Compiler:
             seasonality = tuple(literal_value(s) for s in decl.seasonality)
             return QuotaDef(decl.name.text, decl.key, decl.span, basis, seasonality, type_)
         assert isinstance(decl, ast.LetDecl)
-        return LetDef(decl.name.text, decl.span, self.expr(decl.expr))
+        expr = self.expr(decl.expr)
+        return LetDef(decl.name.text, decl.span, replace(expr, type=type_) if type_ is not None else expr)
 
     def timeline(self, values: list[ast.DatedValue]) -> Timeline[Any]:
         entries = []
@@ -451,6 +453,15 @@ def _compare_fn(op: str, left: Fn, right: Fn) -> Fn:
     if op == ">":
         return lambda s: left(s) > right(s)
     return lambda s: left(s) >= right(s)
+
+
+def _hire_date(scope: Any) -> Any:
+    hired = scope.payee.hire_date
+    if hired is None:
+        ref = scope.payee.ref
+        where = f"{ref}, field hire_date" if ref else f"payee {scope.payee.id}, field hire_date"
+        raise EvaluationError(f"{where} is empty, and plan {scope.plan.id} reads it", hint="fill in the hire date")
+    return hired
 
 
 def missing_attribute(scope: Any, owner: str, name: str) -> EvaluationError:

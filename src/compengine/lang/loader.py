@@ -13,6 +13,7 @@ from compengine.lang.diagnostics import Diagnostic, has_errors
 from compengine.lang.parser import parse_plan, read_plan_bytes
 
 PLAN_SUFFIX = ".comp"
+ARGUMENTS = "<arguments>"  # the pseudo-source of problems with the paths given
 
 
 @dataclass
@@ -54,7 +55,14 @@ def plan_files(paths: list[str]) -> tuple[list[str], list[Diagnostic]]:
         elif path.is_file():
             found.append(str(path))
         else:
-            problems.append(Diagnostic(SourceSpan(raw, 1, 1, 1, 1), "E003", f"there is no file or folder {raw}"))
+            problems.append(
+                Diagnostic(
+                    SourceSpan(raw, 1, 1, 1, 1),
+                    "E003",
+                    f"there is no file or folder {raw}",
+                    "check the path: give plan files (*.comp) or folders of them",
+                )
+            )
     return found, problems
 
 
@@ -73,7 +81,7 @@ def load_plans(paths: list[str]) -> LoadResult:
     files, problems = plan_files(paths)
     result = LoadResult()
     if problems:
-        result.sources.append(PlanSource("<arguments>", None, problems))
+        result.sources.append(PlanSource(ARGUMENTS, None, problems))
     for path in files:
         try:
             data = Path(path).read_bytes()

@@ -9,6 +9,7 @@ absurdly nested input is refused with a diagnostic before it can exhaust time or
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -22,7 +23,7 @@ from compengine.lang import ast
 from compengine.lang.builder import build_plan_file
 from compengine.lang.diagnostics import Diagnostic, suggest
 
-MAX_PLAN_BYTES = 1_000_000
+MAX_PLAN_BYTES = 256_000  # ~6,000 plan lines; keeps a worst-case parse to a few seconds
 MAX_DEPTH = 200
 
 #: Top-level keywords; a line starting with one begins a new declaration (used to resume
@@ -69,9 +70,9 @@ def read_plan_bytes(path: str, data: bytes) -> tuple[str | None, list[Diagnostic
     """Decode a plan file, refusing what cannot be a plan with a diagnostic."""
     where = SourceSpan(path, 1, 1, 1, 2)
     if len(data) > MAX_PLAN_BYTES:
-        size = len(data) / 1_000_000
+        size = len(data) / 1000
         return None, [
-            Diagnostic(where, "E003", f"the file is {size:.1f} MB; a plan file may be at most 1 MB", "split the plan into several files")
+            Diagnostic(where, "E003", f"the file is {size:,.0f} KB; a plan file may be at most 256 KB", "split the plan into several files")
         ]
     if b"\x00" in data:
         return None, [Diagnostic(where, "E003", "the file is binary, not plan text", "check that this is the plan file you meant")]
@@ -86,6 +87,9 @@ def read_plan_bytes(path: str, data: bytes) -> tuple[str | None, list[Diagnostic
 
 def parse_plan(path: str, text: str) -> ParseOutcome:
     """Parse a whole plan file; on syntax errors, each declaration is parsed on its own."""
+    nested = _bracket_depth(path, text)
+    if nested is not None:
+        return ParseOutcome(None, [nested])
     comments: list[ast.Comment] = []
     try:
         tree = _parse(text, comments)
@@ -132,7 +136,7 @@ def _parse_by_declaration(path: str, text: str) -> ParseOutcome:
         try:
             tree = lark_parser().parse(chunk)
         except UnexpectedInput as error:
-            diagnostics.append(syntax_diagnostic(path, chunk, error))
+            diagnostics.append(syntax_diagnostic(path, chunk, error, at_file_end=last == len(lines)))
             continue
         deep = _too_deep(path, tree)
         if deep:
@@ -143,6 +147,28 @@ def _parse_by_declaration(path: str, text: str) -> ParseOutcome:
 def _starts_declaration(line: str) -> bool:
     word = line.split(" ", 1)[0].split("\t", 1)[0]
     return word in DECLARATION_KEYWORDS
+
+
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[()\[\]{}]')
+
+
+def _bracket_depth(path: str, text: str) -> Diagnostic | None:
+    """Refuse absurd bracket nesting before the parser spends seconds on it."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        char = match.group()
+        if char in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+                span = SourceSpan(path, line, column, line, column + 1)
+                return Diagnostic(
+                    span, "E004", f"this expression is nested more than {MAX_DEPTH} levels deep", "break it into `let` definitions"
+                )
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+    return None
 
 
 def _too_deep(path: str, tree: Tree[Token]) -> Diagnostic | None:
@@ -163,33 +189,66 @@ def _too_deep(path: str, tree: Tree[Token]) -> Diagnostic | None:
     return None
 
 
-def syntax_diagnostic(path: str, text: str, error: UnexpectedInput) -> Diagnostic:
-    """An UnexpectedInput from Lark, explained in plan terms."""
+def syntax_diagnostic(path: str, text: str, error: UnexpectedInput, at_file_end: bool = True) -> Diagnostic:
+    """An UnexpectedInput from Lark, explained in plan terms.
+
+    `at_file_end` is False when `text` is one declaration of a larger file, cut off where the
+    next declaration starts.
+    """
     if isinstance(error, UnexpectedCharacters):
         line, column = error.line, error.column
         char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
         span = SourceSpan(path, line, column, line, column + 1)
         return Diagnostic(span, "E002", f"unexpected character `{char}`", _character_hint(text, error.pos_in_stream))
     if isinstance(error, UnexpectedEOF):
-        end_line = text.count("\n") + 1
-        column = len(text) - (text.rfind("\n") + 1) + 1
-        span = SourceSpan(path, end_line, column, end_line, column + 1)
-        return Diagnostic(span, "E001", f"the file ends too early; expected {_expected(error.expected)}")
+        return _ends_too_early(path, text, error.expected, at_file_end)
     assert isinstance(error, UnexpectedToken)
     token = error.token
     expected = sorted(error.accepts or error.expected)
     if token.type == "$END":
-        lines = text.split("\n")
-        line = len(lines)
-        column = len(lines[-1]) + 1
-        span = SourceSpan(path, line, column, line, column + 1)
-        return Diagnostic(span, "E001", f"the file ends too early; expected {_expected(expected)}")
+        return _ends_too_early(path, text, expected, at_file_end)
+    if expected == ["TIERS"] and error.token_history:
+        misspelt = _not_a_clause(path, error.token_history[-1])
+        if misspelt is not None:
+            return misspelt
     span = SourceSpan(
         path, token.line or 1, token.column or 1, token.end_line or token.line or 1, token.end_column or (token.column or 1) + 1
     )
     found = f"`{token.value}`"
     hint = _token_hint(str(token.value), expected)
     return Diagnostic(span, "E001", f"unexpected {found}; expected {_expected(expected)}", hint)
+
+
+def _ends_too_early(path: str, text: str, expected: Iterable[str], at_file_end: bool) -> Diagnostic:
+    """Input that stops mid-declaration, pointed at just after its last word."""
+    body = text.rstrip()
+    line = body.count("\n") + 1
+    column = len(body) - (body.rfind("\n") + 1) + 1
+    span = SourceSpan(path, line, column, line, column + 1)
+    if at_file_end:
+        return Diagnostic(span, "E001", f"the file ends too early; expected {_expected(sorted(expected))}")
+    return Diagnostic(
+        span,
+        "E001",
+        f"this declaration stops before it is complete; expected {_expected(sorted(expected))}",
+        "finish it before the next declaration",
+    )
+
+
+#: Words that start a component clause; a name elsewhere is read as a tier mode (`marginal tiers`).
+_CLAUSE_KEYWORDS = ("cites", "per", "on", "ordered", "running", "during", "pays", "rate", "multiplied", "gate", "cap", "floor", "true")
+_TIER_MODE_WORDS = ("marginal", "retroactive", "interpolated")
+
+
+def _not_a_clause(path: str, previous: Token) -> Diagnostic | None:
+    """`rat 5%` in a component: Lark read the name `rat` as a tier mode and wanted `tiers` after it."""
+    word = str(previous)
+    if previous.type != "NAME" or word in _TIER_MODE_WORDS:
+        return None
+    line, column = previous.line or 1, previous.column or 1
+    span = SourceSpan(path, line, column, line, column + len(word))
+    hint = suggest(word, _CLAUSE_KEYWORDS + _TIER_MODE_WORDS) or "a clause starts with " + ", ".join(f"`{k}`" for k in _CLAUSE_KEYWORDS)
+    return Diagnostic(span, "E001", f"`{word}` does not start a component clause", hint)
 
 
 def _describe_terminal(name: str) -> str:
