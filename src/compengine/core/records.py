@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
+from compengine.core.money import DECIMAL_CONTEXT
 from compengine.core.source import SourceSpan
 from compengine.core.timeline import Interval
 from compengine.core.units import Type
@@ -43,8 +44,9 @@ class Term:
 
     @property
     def value(self) -> Decimal:
-        product = self.quantity * self.rate
-        return product if self.sign > 0 else -product
+        with localcontext(DECIMAL_CONTEXT):  # the engine's precision, whoever asks (traces are built later)
+            product = self.quantity * self.rate
+        return product if self.sign > 0 else product.copy_negate()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from compengine.core.evaluation import Line, Statement
-from compengine.core.money import ZERO
+from compengine.core.money import DECIMAL_CONTEXT, ZERO
 from compengine.core.records import CreditPayout, InputRecord, RewardDetail, Step, Term
 from compengine.core.rounding import RoundingLevel, RoundingMode, RoundingPolicy, round_amount
 from compengine.core.source import SourceSpan
@@ -256,7 +256,8 @@ def verify(node: TraceNode) -> list[str]:
     """Every arithmetic claim in the tree, re-checked; returns the nodes that do not add up."""
     problems: list[str] = []
     for current in node.walk():
-        problem = _check(current)
+        with localcontext(DECIMAL_CONTEXT):  # re-check in the engine's arithmetic, not the caller's
+            problem = _check(current)
         if problem:
             problems.append(f"{current.id}: {problem}")
     return problems
@@ -314,7 +315,7 @@ def _check_step(node: TraceNode) -> str | None:
     elif kind == "round":
         policy = _policy(d["rounding"])
         if policy.level is RoundingLevel.STATEMENT:  # shared over lines: within one quantum
-            return None if abs(after - before) < policy.quantum else f"statement rounding moved {before} to {after}"
+            return None if abs(after - before) <= policy.quantum else f"statement rounding moved {before} to {after}"
         expected = round_amount(before, policy)
     else:
         return f"unknown step {kind!r}"
