@@ -85,7 +85,9 @@ def test_calc_csv_lists_one_row_per_line(data: Path) -> None:
     assert code == 0
     rows = output.strip().splitlines()
     assert rows[0] == "period,payee,payee_name,plan,line_id,component,description,amount,currency"
-    assert "2026-Q1,P1,Alex Kim,enterprise_ae,2026-Q1/P1/enterprise_ae/new_business,new_business,New business commission,15360.00,USD" in rows
+    assert (
+        "2026-Q1,P1,Alex Kim,enterprise_ae,2026-Q1/P1/enterprise_ae/new_business,new_business,New business commission,15360.00,USD" in rows
+    )
     assert len(rows) == 1 + 4
 
 
@@ -112,7 +114,19 @@ def test_explain_shows_each_slice_of_a_deal_crossing_a_band(data: Path) -> None:
 
 def test_explain_json_is_a_versioned_trace_whose_nodes_re_add(data: Path) -> None:
     code, output = run(
-        "explain", "--plans", AE_PLAN, "--data", str(data), "--period", "2026-Q1", "--payee", "P1", "--line", "new_business", "--format", "json"
+        "explain",
+        "--plans",
+        AE_PLAN,
+        "--data",
+        str(data),
+        "--period",
+        "2026-Q1",
+        "--payee",
+        "P1",
+        "--line",
+        "new_business",
+        "--format",
+        "json",
     )
     assert code == 0
     payload = json.loads(output)
@@ -147,6 +161,7 @@ def test_a_plan_error_stops_the_calculation_with_its_diagnostic(data: Path, tmp_
 
 def test_a_period_of_the_wrong_kind_is_explained(data: Path) -> None:
     code, output = run("calc", "--plans", AE_PLAN, "--data", str(data), "--period", "2026-M03")
+    assert code == 1
     assert "'2026-M03' is a monthly period but the plan is calculated quarterly" in output
 
 

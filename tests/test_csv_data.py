@@ -56,7 +56,9 @@ def test_every_bad_cell_is_reported_not_just_the_first(tmp_path: Path) -> None:
 
 def test_rows_are_numbered_as_a_spreadsheet_shows_them(tmp_path: Path) -> None:
     deals = GOOD["deals.csv"] + "D2,P1,new,x,10,USD,2026-01-01,,\nD3,P1,new,x,ten,USD,2026-01-01,,\n"
-    assert problems(tmp_path, deals=deals) == ["deals.csv row 4, field amount: 'ten' is not a decimal number (write it like 1200 or 1,200.50)"]
+    assert problems(tmp_path, deals=deals) == [
+        "deals.csv row 4, field amount: 'ten' is not a decimal number (write it like 1200 or 1,200.50)"
+    ]
 
 
 def test_split_shares_must_add_up_to_one_hundred_percent(tmp_path: Path) -> None:
@@ -120,7 +122,9 @@ def test_an_assignment_must_end_after_it_starts(tmp_path: Path) -> None:
 
 def test_a_termination_before_the_hire_date_is_refused(tmp_path: Path) -> None:
     payees = "payee_id,name,hire_date,termination_date\nP1,Alex,2024-01-01,2023-12-31\nP2,Sam,2024-01-01,\n"
-    assert problems(tmp_path, payees=payees) == ["payees.csv row 2, field termination_date: 2023-12-31 is not after the hire date 2024-01-01"]
+    assert problems(tmp_path, payees=payees) == [
+        "payees.csv row 2, field termination_date: 2023-12-31 is not after the hire date 2024-01-01"
+    ]
 
 
 def test_a_missing_file_is_reported_with_the_folder(tmp_path: Path) -> None:
@@ -144,7 +148,9 @@ def test_blank_lines_are_ignored(tmp_path: Path) -> None:
 
 def test_a_split_share_that_is_not_a_number_is_a_data_error(tmp_path: Path) -> None:
     deals = GOOD["deals.csv"].replace("P1:60%;P2:40%", "P1:50%;P2:1.2.3%")
-    assert problems(tmp_path, deals=deals) == ["deals.csv row 2, field splits: 'P2:1.2.3%' is not a split; write partners as P001:60%;P002:40%"]
+    assert problems(tmp_path, deals=deals) == [
+        "deals.csv row 2, field splits: 'P2:1.2.3%' is not a split; write partners as P001:60%;P002:40%"
+    ]
 
 
 def test_a_negative_quota_is_refused(tmp_path: Path) -> None:

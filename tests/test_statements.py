@@ -63,7 +63,7 @@ def test_a_plan_change_inside_a_period_is_refused_until_a_proration_convention_e
 
 def test_a_deal_in_another_currency_than_the_plan_is_an_error_naming_the_deal() -> None:
     data = dataset([payee("P1")], [deal("D7", "P1", 1000, "2026-02-01", currency="EUR")])
-    with pytest.raises(EvaluationError, match="deal D7 .* is in EUR but plan test_plan calculates in USD"):
+    with pytest.raises(EvaluationError, match=r"deal D7 \(deals.csv row 0\) is in EUR but plan test_plan calculates in USD"):
         calc(PLAN, data, "2026-Q1")
 
 

@@ -99,7 +99,7 @@ def load_cases(path: Path) -> list[Case]:
     """The cases of one test file; a file that cannot be read yields one failing case."""
     plan_path = str(path.with_name(path.name.removesuffix(TEST_SUFFIX) + PLAN_SUFFIX))
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_ExactLoader)  # noqa: S506 - a SafeLoader
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_ExactLoader)
     except (OSError, yaml.YAMLError) as error:
         return [Case(str(path), "(file)", plan_path, {"error": f"cannot read the test file: {error}"})]
     if not isinstance(document, dict) or not isinstance(document.get("tests"), list):
@@ -196,7 +196,13 @@ def _tables(spec: Mapping[str, Any], plan: CompiledPlan) -> dict[str, list[dict[
         for quota, by_period in (person.get("quotas") or {}).items():
             for label, amount in by_period.items():
                 quotas.append(
-                    {"payee_id": payee_id, "quota": _text(quota), "period": _text(label), "amount": _text(amount), "currency": plan.header.currency}
+                    {
+                        "payee_id": payee_id,
+                        "quota": _text(quota),
+                        "period": _text(label),
+                        "amount": _text(amount),
+                        "currency": plan.header.currency,
+                    }
                 )
     deals = []
     for item in spec.get("deals") or []:

@@ -145,10 +145,12 @@ class PayeeEvaluator:
             subtotal, payouts, weights = _per_credit(component, component.basis, scope)
             value = subtotal
         else:
-            reward, weights = _aggregate(component, component.basis, scope)
+            reward = _aggregate(component, component.basis, scope)
             subtotal = reward.value
             value = _apply_multipliers(component, scope, subtotal, steps)
         amount = self._line_steps(component, scope, value, steps)
+        if reward is not None:
+            weights = _measure_weights(component, scope)
         inputs = tuple(_inputs_of(component, scope))
         return _Draft(component, amount, subtotal, reward, tuple(payouts), steps, weights, inputs)
 
@@ -371,7 +373,7 @@ def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal,
 
 
 # ------------------------------------------------------------------ aggregate components
-def _aggregate(component: Component, basis: AggregateBasis, scope: PeriodScope) -> tuple[RewardDetail, dict[str, Decimal]]:
+def _aggregate(component: Component, basis: AggregateBasis, scope: PeriodScope) -> RewardDetail:
     reward = component.reward
     if isinstance(reward, PaysReward):
         detail = RewardDetail("pays", reward.amount(scope), reward.amount.text)
@@ -385,17 +387,19 @@ def _aggregate(component: Component, basis: AggregateBasis, scope: PeriodScope) 
         else:
             assert isinstance(reward, TieredReward)
             detail = _tiered(reward, scope, ZERO, amount, running=False)
-    return detail, _measure_weights(component, scope)
+    return detail
 
 
 def _measure_weights(component: Component, scope: PeriodScope) -> dict[str, Decimal]:
-    """Deals behind an aggregate line: the period's credits of the measures it uses."""
+    """Deals behind an aggregate line: the period's credits of every measure it depends on
+    (whatever other components happened to compute first, so the split is order-free)."""
     weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
     period = scope.period
     seen: set[str] = set()
     for name in component.inputs:
         if not isinstance(scope.plan.definitions.get(name), MeasureDef):
             continue
+        scope.named(name)
         for credit in scope.measure_credits.get(name, ()):
             if credit.id in seen or not (period.start <= credit.date < period.end):
                 continue

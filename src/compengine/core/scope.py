@@ -261,6 +261,12 @@ class PeriodScope(Scope):
         start, end = self.window_range(window)
         share = sum(1 for p in periods if start <= p.start and p.end <= end)
         annual = self.assignment.target_incentive
+        if self.assignment.currency != self.plan.header.currency:
+            raise EvaluationError(
+                f"payee {self.payee.id}'s target incentive is in {self.assignment.currency}, "
+                f"but plan {self.plan.id} calculates in {self.plan.header.currency} ({self.assignment.ref or 'assignments'})",
+                hint=f"give the target incentive in {self.plan.header.currency}",
+            )
         value = annual if share == len(periods) else annual * share / len(periods)
         self.cache[key] = value
         self.records[key] = InputRecord(

@@ -102,8 +102,7 @@ def load_dataset(folder: str | Path) -> Dataset:
     if not root.is_dir():
         raise DataError([DataIssue(str(root), None, None, "is not a folder of data files")])
     tables = {
-        name: _read(root, name, columns, issues, hashes, extra_allowed=name in _EXTRA_COLUMNS_ALLOWED)
-        for name, columns in FILES.items()
+        name: _read(root, name, columns, issues, hashes, extra_allowed=name in _EXTRA_COLUMNS_ALLOWED) for name, columns in FILES.items()
     }
     return _build(tables, issues, hashes)
 
