@@ -553,4 +553,5 @@ def _attribute(amount: Decimal, weights: dict[str, Decimal], quantum: Decimal) -
     if not deals or sum((weights[d] for d in deals), ZERO) == 0:
         return (Attribution(None, amount),)
     parts = allocate(amount, [weights[d] for d in deals], quantum)
-    return tuple(Attribution(deal, part) for deal, part in zip(deals, parts, strict=True) if part != 0)
+    # parts are whole quanta; quantize so weights used as they are show the plan's places (1000 → 1000.00)
+    return tuple(Attribution(deal, part.quantize(quantum)) for deal, part in zip(deals, parts, strict=True) if part != 0)
