@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -27,10 +27,10 @@ class Credit:
     share: Decimal
     role: str
     amount: Decimal
-    date: date
+    date: dt.date
     attrs: Mapping[str, Any]
 
-    def sort_key(self) -> tuple[date, str, str]:
+    def sort_key(self) -> tuple[dt.date, str, str]:
         return (self.date, self.deal.id, self.id)
 
 

@@ -178,7 +178,7 @@ class PayeeEvaluator:
 
     def _year_limit(self, component: Component, limit: Limit, scope: PeriodScope, value: Decimal, steps: list[Step]) -> Decimal:
         period = scope.period
-        amount = limit.amount(scope)
+        amount: Decimal = limit.amount(scope)
         earlier = self.earlier_paid(component, period, Window.YEAR_TO_DATE)
         label = f"{limit.kind.value} {limit.amount.text} per year ({show(earlier, _money(self.plan))} paid earlier this year)"
         if limit.kind is LimitKind.CAP:

@@ -70,7 +70,7 @@ def unit_of(type_: Type | None) -> str | None:
         return None
     if type_.kind is Kind.MONEY:
         return type_.currency
-    return type_.kind.value
+    return str(type_.kind.value)
 
 
 # ------------------------------------------------------------------ building

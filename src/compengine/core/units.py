@@ -38,7 +38,7 @@ class Type:
     def __str__(self) -> str:
         if self.kind is Kind.MONEY:
             return f"money ({self.currency})" if self.currency else "money"
-        return self.kind.value
+        return str(self.kind.value)
 
     @property
     def is_numeric(self) -> bool:

@@ -6,7 +6,7 @@ declaration, clause and expression, with spans, canonical operators and decoded 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -99,7 +99,7 @@ class _Builder:
                     header = node  # type: ignore[assignment]
             else:
                 node = self._decls[str(child.data)](child)
-                decls.append(node)  # type: ignore[arg-type]
+                decls.append(node)
             items.append(node)
         return ast.PlanFile(self.path, text, header, decls, items, comments)
 
@@ -129,7 +129,7 @@ class _Builder:
         return ast.HeaderClause(self.span(tree), kind, values, words)
 
     # ---------------------------------------------------------------- declarations
-    def _name_and_type(self, children: list[Child]) -> tuple[ast.Word, ast.Word | None, list[Child]]:
+    def _name_and_type(self, children: Sequence[Child]) -> tuple[ast.Word, ast.Word | None, list[Child]]:
         rest = list(children)
         name = rest.pop(0)
         assert isinstance(name, Token)
@@ -154,8 +154,8 @@ class _Builder:
         for child in tree.children:
             assert isinstance(child, Tree)
             expr, *dates = child.children
-            start = self.date(dates[0]) if dates and dates[0] is not None else None  # type: ignore[arg-type]
-            until = self.date(dates[1]) if len(dates) > 1 and dates[1] is not None else None  # type: ignore[arg-type]
+            start = self.date(dates[0]) if dates and dates[0] is not None else None
+            until = self.date(dates[1]) if len(dates) > 1 and dates[1] is not None else None
             values.append(ast.DatedValue(self.span(child), self.expr(expr), start, until))
         return values
 
@@ -184,8 +184,10 @@ class _Builder:
         name, *rest = tree.children
         assert isinstance(name, Token)
         where = None
-        if isinstance(rest[0], Tree) and rest[0].data == "where_clause":
-            where = self.expr(rest.pop(0).children[0])  # type: ignore[union-attr, arg-type]
+        first = rest[0]
+        if isinstance(first, Tree) and first.data == "where_clause":
+            rest.pop(0)
+            where = self.expr(first.children[0])
         recipients_tree, amount, dated = rest
         assert isinstance(recipients_tree, Tree)
         splits = recipients_tree.data == "deal_splits"
@@ -210,7 +212,7 @@ class _Builder:
             if isinstance(child, Tree) and child.data in _WINDOWS:
                 window = _WINDOWS[str(child.data)]
             elif isinstance(child, Tree) and child.data == "where_clause":
-                where = self.expr(child.children[0])  # type: ignore[arg-type]
+                where = self.expr(child.children[0])
         return ast.MeasureDecl(self.span(tree), self.word(name), self.word(aggregate), self.word(credit), window, where)
 
     def quota_decl(self, tree: Tree[Token]) -> ast.QuotaDecl:
@@ -238,7 +240,8 @@ class _Builder:
         if data == "cites_clause":
             return ast.CitesClause(span, decode_string(str(children[0])))
         if data == "per_credit_clause":
-            where = self.expr(children[1].children[0]) if len(children) > 1 else None  # type: ignore[union-attr, arg-type]
+            where_tree = children[1] if len(children) > 1 else None
+            where = self.expr(where_tree.children[0]) if isinstance(where_tree, Tree) else None
             return ast.PerCreditClause(span, self.word(children[0]), where)  # type: ignore[arg-type]
         if data == "on_clause":
             return ast.OnClause(span, self.expr(children[0]))
@@ -247,7 +250,7 @@ class _Builder:
         if data == "running_clause":
             return ast.RunningClause(span, _WINDOWS[str(children[0].data)])  # type: ignore[union-attr]
         if data == "during_clause":
-            return ast.DuringClause(span, self.date(children[0]), self.date(children[1]))  # type: ignore[arg-type]
+            return ast.DuringClause(span, self.date(children[0]), self.date(children[1]))
         if data == "pays_clause":
             return ast.PaysClause(span, self.expr(children[0]))
         if data == "rate_clause":
@@ -270,7 +273,7 @@ class _Builder:
     def tiers_clause(self, tree: Tree[Token]) -> ast.TiersClause:
         mode, position, *rows = tree.children
         assert isinstance(mode, Token) and isinstance(position, Tree)
-        against = self.expr(position.children[0]) if position.data == "position_attainment" else None  # type: ignore[arg-type]
+        against = self.expr(position.children[0]) if position.data == "position_attainment" else None
         built = []
         for row in rows:
             assert isinstance(row, Tree)
@@ -298,15 +301,17 @@ class _Builder:
             return ast.NameRef(span, str(children[0]))
         if data == "field_ref":
             scope_tree, name = children
-            return ast.FieldRef(span, str(scope_tree.children[0]), str(name), self.span(name))  # type: ignore[union-attr, arg-type]
+            assert isinstance(scope_tree, Tree) and isinstance(name, Token)
+            return ast.FieldRef(span, str(scope_tree.children[0]), str(name), self.span(name))
         if data == "windowed_ref":
             name, window = children
-            return ast.WindowedRef(span, str(name), self.span(name), _WINDOWS[str(window.data)])  # type: ignore[union-attr, arg-type]
+            assert isinstance(name, Token) and isinstance(window, Tree)
+            return ast.WindowedRef(span, str(name), self.span(name), _WINDOWS[str(window.data)])
         if data == "target_incentive":
             return ast.TargetIncentive(span, _WINDOWS[str(children[0].data)])  # type: ignore[union-attr]
         if data == "call":
             name, *args = children
-            return ast.Call(span, str(name), self.span(name), [self.expr(a) for a in args if a is not None])  # type: ignore[arg-type]
+            return ast.Call(span, str(name), self.span(name), [self.expr(a) for a in args if a is not None])
         if data == "paren":
             inner = self.expr(children[0])
             inner.span = span

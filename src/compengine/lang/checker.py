@@ -10,10 +10,11 @@ span to underline and a hint, and hands the compiler the types it inferred.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from compengine.core import units
 from compengine.core.periods import PeriodKind, Window
@@ -112,6 +113,7 @@ class CheckResult:
 
 
 VALUE_KINDS = ("parameter", "table", "let", "measure")
+T = TypeVar("T")
 
 
 class Checker:
@@ -239,7 +241,7 @@ class Checker:
             header.span,
         )
 
-    def _choice(self, clause: ast.HeaderClause | None, index: int, choices: dict[str, object], what: str) -> object | None:
+    def _choice(self, clause: ast.HeaderClause | None, index: int, choices: Mapping[str, T], what: str) -> T | None:
         if clause is None:
             return None
         word = clause.words[index]
@@ -539,7 +541,7 @@ class Checker:
                     "give each recipient a percentage, adding up to 100%: `owner 70%, deal.overlay 30%`",
                 )
             else:
-                total = sum(shares, Decimal(0))  # type: ignore[arg-type]
+                total = sum((share for share in shares if share is not None), Decimal(0))
                 if total != 100:
                     self.error(
                         decl.recipients[0].span,
@@ -688,8 +690,8 @@ class Checker:
         )
         line_ctx = credit_ctx if per_credit is not None else period_ctx
         period_only = Context(f"in a period-level clause of `{name}`", frozenset({DEAL, CREDIT}))
-        if per_credit is not None and per_credit.where is not None:  # type: ignore[union-attr]
-            self.expect(per_credit.where, units.BOOLEAN, credit_ctx, deps, "a `where` filter")  # type: ignore[union-attr]
+        if per_credit is not None and per_credit.where is not None:
+            self.expect(per_credit.where, units.BOOLEAN, credit_ctx, deps, "a `where` filter")
         if on is not None:
             assert isinstance(on, ast.OnClause)
             self.expect_money(on.amount, period_ctx, deps, "the amount a component is paid on")
@@ -716,9 +718,12 @@ class Checker:
             self.error(
                 reward.span, "E080", "tiers applied credit by credit need a declared order", "add `ordered by deal.close_date, deal.id`"
             )
-        for clause, what in ((ordered, "`ordered by`"), (running, "`running total`")):
-            if clause is not None and per_credit is None:
-                self.error(clause.span, "E081", f"{what} only applies to components paid per credit", "add `per credit of <credit rule>`")
+        placed: list[tuple[ast.Clause | None, str]] = [(ordered, "`ordered by`"), (running, "`running total`")]
+        for misplaced, what in placed:
+            if misplaced is not None and per_credit is None:
+                self.error(
+                    misplaced.span, "E081", f"{what} only applies to components paid per credit", "add `per credit of <credit rule>`"
+                )
         if running is not None and not isinstance(reward, ast.TiersClause):
             self.error(running.span, "E081", "`running total` only matters for tiers", "remove it, or pay with tiers")
         if isinstance(running, ast.RunningClause) and running.window == "FULL_YEAR":

@@ -196,10 +196,10 @@ def syntax_diagnostic(path: str, text: str, error: UnexpectedInput, at_file_end:
     next declaration starts.
     """
     if isinstance(error, UnexpectedCharacters):
-        line, column = error.line, error.column
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        line, column, position = error.line, error.column, error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         span = SourceSpan(path, line, column, line, column + 1)
-        return Diagnostic(span, "E002", f"unexpected character `{char}`", _character_hint(text, error.pos_in_stream))
+        return Diagnostic(span, "E002", f"unexpected character `{char}`", _character_hint(text, position))
     if isinstance(error, UnexpectedEOF):
         return _ends_too_early(path, text, error.expected, at_file_end)
     assert isinstance(error, UnexpectedToken)
