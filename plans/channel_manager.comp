@@ -28,3 +28,10 @@ component margin_commission "Partner margin commission"
   per credit of partner_margin
   rate partner_rate
   cap 4,000 USD per deal
+
+# §5.3: a third-quarter push to launch gold partners.
+component gold_launch_spiff "Gold partner launch SPIFF"
+  cites "§5.3"
+  per credit of partner_margin where deal.partner_tier == "gold"
+  during 2026-07-01 until 2026-10-01
+  pays 500 USD

@@ -49,8 +49,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, dict[str, str]]] = {
     ("P023", "2026-Q2"): ("account_manager", "1074.00", {"expansion_commission": "450.00", "attainment_bonus": "624.00"}),
     ("P023", "2026-Q3"): ("account_manager", "5704.50", {"expansion_commission": "2812.50", "attainment_bonus": "2892.00"}),
     ("P023", "2026-Q4"): ("account_manager", "17700.00", {"expansion_commission": "10500.00", "attainment_bonus": "7200.00"}),
-    ("P027", "2026-Q2"): ("channel_manager", "7483.94", {"margin_commission": "7483.94"}),
-    ("P027", "2026-Q3"): ("channel_manager", "7623.18", {"margin_commission": "7623.18"}),
+    ("P027", "2026-Q2"): ("channel_manager", "7483.94", {"margin_commission": "7483.94", "gold_launch_spiff": "0.00"}),
+    ("P027", "2026-Q3"): ("channel_manager", "8123.18", {"margin_commission": "7623.18", "gold_launch_spiff": "500.00"}),
 }
 PERIODS = ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
 
