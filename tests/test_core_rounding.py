@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from compengine.core.evaluation import _cumulative_round
-from compengine.core.rounding import RoundingLevel, RoundingMode, RoundingPolicy, allocate, round_amount
+from compengine.core.rounding import RoundingLevel, RoundingMode, RoundingPolicy, allocate, round_amount, round_shared
 
 CENT = Decimal("0.01")
 HALF_UP = RoundingPolicy(RoundingMode.HALF_UP, 2, RoundingLevel.COMPONENT)
@@ -96,7 +95,7 @@ def test_cumulative_rounding_makes_the_lines_add_up_to_the_rounded_total() -> No
     # three lines of 10/3 = 3.333…: R(3.33…) = 3.33, R(6.66…) = 6.67, R(10) = 10.00
     # → 3.33, 3.34, 3.33 = 10.00; rounding each line alone would give 9.99
     third = Decimal(10) / Decimal(3)
-    lines = _cumulative_round([third, third, third], lambda v: round_amount(v, HALF_UP))
+    lines = round_shared([third, third, third], HALF_UP)
     assert lines == cents("3.33", "3.34", "3.33")
     assert sum(lines) == Decimal("10.00")
 
@@ -104,11 +103,11 @@ def test_cumulative_rounding_makes_the_lines_add_up_to_the_rounded_total() -> No
 def test_cumulative_rounding_can_move_a_line_by_one_whole_cent() -> None:
     # half even: R(0.005) = 0.00, R(0.015) = 0.02 → 0.00 and 0.02 − 0.00 = 0.02, one cent
     # above the exact 0.01 (within one quantum, never more)
-    lines = _cumulative_round(cents("0.005", "0.01"), lambda v: round_amount(v, HALF_EVEN))
+    lines = round_shared(cents("0.005", "0.01"), HALF_EVEN)
     assert lines == cents("0.00", "0.02")
 
 
 def test_cumulative_rounding_gives_tiny_lines_their_cent_only_when_the_running_total_earns_it() -> None:
     # 0.004 three times, half up: R(0.004) = 0.00, R(0.008) = 0.01, R(0.012) = 0.01 → 0.00, 0.01, 0.00
-    lines = _cumulative_round(cents("0.004", "0.004", "0.004"), lambda v: round_amount(v, HALF_UP))
+    lines = round_shared(cents("0.004", "0.004", "0.004"), HALF_UP)
     assert lines == cents("0.00", "0.01", "0.00")

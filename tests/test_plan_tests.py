@@ -133,3 +133,47 @@ def test_compengine_test_passes_on_the_example_plans() -> None:
     result = CliRunner().invoke(app, ["test", str(PLANS_DIR)])
     assert result.exit_code == 0, result.output
     assert f"{len(CASES)} plan tests, 0 failed" in result.output
+
+
+def test_a_misspelt_key_in_a_case_is_reported_by_its_path(tmp_path: Path) -> None:
+    write_plan(
+        tmp_path,
+        """tests:
+  - name: typo
+    period: 2026-Q1
+    payees: [{id: P1, target_incentve: 1000}]
+    expect: {P1: {total: 0.00}}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.problems == ["payees → 1 → target_incentve: unknown key"]
+
+
+def test_a_deal_without_an_amount_is_reported_by_its_path(tmp_path: Path) -> None:
+    write_plan(
+        tmp_path,
+        """tests:
+  - name: no amount
+    period: 2026-Q1
+    payees: [{id: P1}]
+    deals: [{id: D1, owner: P1, close_date: 2026-02-01}]
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.problems == ["deals → 1 → amount: field required"]
+
+
+def test_numeric_ids_are_read_as_text(tmp_path: Path) -> None:
+    # payee 7 and deal 1001 written as YAML numbers: 200 × 10% = 20.00
+    write_plan(
+        tmp_path,
+        """tests:
+  - name: numbers as ids
+    period: 2026-Q1
+    payees: [{id: 7}]
+    deals: [{id: 1001, owner: 7, amount: 200, close_date: 2026-02-01}]
+    expect: {"7": {total: 20.00}}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.passed, result.problems

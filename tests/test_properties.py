@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from compengine.core.calculation import CalculationResult, calculate, statement_json, typed_attributes
 from compengine.core.crediting import credit_deals
 from compengine.core.data import Assignment, Dataset, Deal, Payee, QuotaFigure, RowRef, SplitShare
-from compengine.core.evaluation import Statement, _cumulative_round, _tiered
+from compengine.core.evaluation import Statement, _tiered
 from compengine.core.money import DECIMAL_CONTEXT, ZERO
 from compengine.core.periods import FiscalCalendar, PeriodKind
 from compengine.core.plan import CompiledPlan, Expression, Level, RecipientKind, TieredReward, TierRow
-from compengine.core.rounding import RoundingLevel, RoundingMode, RoundingPolicy, allocate, round_amount
+from compengine.core.rounding import RoundingLevel, RoundingMode, RoundingPolicy, allocate, round_amount, round_shared
 from compengine.core.scope import DealScope
 from compengine.core.source import SourceSpan
 from compengine.core.tiers import Band, TierMode, marginal_total, slices
@@ -417,7 +417,7 @@ def test_cumulative_rounding_adds_up_to_the_rounded_total_and_moves_no_part_by_m
 ) -> None:
     policy = RoundingPolicy(mode, places, RoundingLevel.STATEMENT)
     with localcontext(DECIMAL_CONTEXT):
-        parts = _cumulative_round(values, lambda v: round_amount(v, policy))
+        parts = round_shared(values, policy)
         assert sum(parts, ZERO) == round_amount(sum(values, ZERO), policy)
         for part, value in zip(parts, values, strict=True):
             assert part == part.quantize(policy.quantum)

@@ -16,28 +16,30 @@
             total: 16000.00
             lines: {new_business: 16000.00}
 
+The shape of a file is checked by the pydantic models below, so a misspelt key or a missing
+field is reported by its path ("payees 1 → id: field required") rather than failing late.
 Numbers are read exactly as written (never through binary floating point).  Every case also
 re-checks the engine's invariants: each line's trace re-adds, lines add up to the total.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from compengine.core.calculation import calculate
 from compengine.core.errors import CompengineError
+from compengine.core.evaluation import Statement
 from compengine.core.money import ZERO, decimal_str
 from compengine.core.plan import CompiledPlan
 from compengine.core.trace import build_line_trace, verify
 from compengine.io.csv_data import dataset_from_records
-from compengine.lang.diagnostics import has_errors
+from compengine.lang.diagnostics import Severity, has_errors
 from compengine.lang.loader import PLAN_SUFFIX, compile_source
 
 TEST_SUFFIX = ".tests.yaml"
@@ -54,13 +56,60 @@ _ExactLoader.add_constructor(
 )
 _ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: str(loader.construct_scalar(node)))  # type: ignore[arg-type]
 
+Cell = str | Decimal | int | bool | None
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True, frozen=True)
+
+
+class PayeeCase(_Schema):
+    """A payee on the plan under test, with what the assignment and quota files would say."""
+
+    id: str
+    name: str | None = None
+    hire_date: str | None = None
+    target_incentive: Decimal = ZERO
+    on_plan_from: str | None = None
+    on_plan_until: str | None = None
+    quotas: dict[str, dict[str, Decimal]] = {}
+    attributes: dict[str, Cell] = {}
+
+
+class DealCase(_Schema):
+    """A deal; keys beyond the built-in columns are the deal's attributes."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, frozen=True)
+    id: str
+    owner: str
+    type: str = "new"
+    product: str = ""
+    amount: Decimal
+    currency: str | None = None
+    close_date: str
+    splits: str = ""
+
+
+class Expectation(_Schema):
+    total: Decimal | None = None
+    lines: dict[str, Decimal] = {}
+
+
+class CaseSpec(_Schema):
+    name: str
+    period: str
+    payees: list[PayeeCase] = []
+    deals: list[DealCase] = []
+    expect: dict[str, Expectation] = {}
+
 
 @dataclass
 class Case:
     file: str
     name: str
     plan_path: str
-    spec: Mapping[str, Any]
+    spec: CaseSpec | None
+    error: str | None = None
 
 
 @dataclass
@@ -96,22 +145,34 @@ def find_test_files(paths: list[str]) -> list[Path]:
 
 
 def load_cases(path: Path) -> list[Case]:
-    """The cases of one test file; a file that cannot be read yields one failing case."""
+    """The cases of one test file; a case (or file) that cannot be read is a failing case."""
     plan_path = str(path.with_name(path.name.removesuffix(TEST_SUFFIX) + PLAN_SUFFIX))
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_ExactLoader)
     except (OSError, yaml.YAMLError) as error:
-        return [Case(str(path), "(file)", plan_path, {"error": f"cannot read the test file: {error}"})]
-    if not isinstance(document, dict) or not isinstance(document.get("tests"), list):
-        return [Case(str(path), "(file)", plan_path, {"error": "the file must hold `tests:` followed by a list of cases"})]
+        return [Case(str(path), "(file)", plan_path, None, f"cannot read the test file: {error}")]
+    if not isinstance(document, dict) or not isinstance(document.get("tests"), list) or set(document) - {"tests", "plan"}:
+        return [Case(str(path), "(file)", plan_path, None, "the file must hold `tests:` (a list of cases) and optionally `plan:`")]
     if "plan" in document:
         plan_path = str(path.parent / str(document["plan"]))
-    cases = []
-    for index, spec in enumerate(document["tests"], start=1):
-        if not isinstance(spec, dict):
-            spec = {"error": f"case {index} is not a mapping of name, period, payees, deals and expect"}
-        cases.append(Case(str(path), str(spec.get("name", f"case {index}")), plan_path, spec))
-    return cases
+    return [_case(str(path), plan_path, index, raw) for index, raw in enumerate(document["tests"], start=1)]
+
+
+def _case(file: str, plan_path: str, index: int, raw: object) -> Case:
+    name = str(raw.get("name", f"case {index}")) if isinstance(raw, dict) else f"case {index}"
+    try:
+        return Case(file, name, plan_path, CaseSpec.model_validate(raw))
+    except ValidationError as error:
+        return Case(file, name, plan_path, None, "; ".join(_schema_problems(error)))
+
+
+def _schema_problems(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        path = " → ".join(str(p + 1) if isinstance(p, int) else str(p) for p in item["loc"])
+        message = "unknown key" if item["type"] == "extra_forbidden" else item["msg"].lower()
+        problems.append(f"{path}: {message}" if path else message)
+    return problems
 
 
 def run_plan_tests(paths: list[str]) -> PlanTestReport:
@@ -121,29 +182,36 @@ def run_plan_tests(paths: list[str]) -> PlanTestReport:
 
 def run_case(case: Case, plan: CompiledPlan | None = None) -> CaseResult:
     result = CaseResult(case.file, case.name)
-    if "error" in case.spec:
-        result.problems.append(str(case.spec["error"]))
+    if case.spec is None:
+        result.problems.append(case.error or "the case cannot be read")
         return result
+    spec = case.spec
     try:
         plan = plan or _compile(case.plan_path)
-        data = dataset_from_records(_tables(case.spec, plan), f"{Path(case.file).name} case {case.name!r}")
-        calculated = calculate([plan], data, str(case.spec["period"]))
-    except (CompengineError, KeyError, TypeError, ValueError) as error:
-        result.problems.append(_describe(error))
+        data = dataset_from_records(_tables(spec, plan), f"{Path(case.file).name} case {case.name!r}")
+        calculated = calculate([plan], data, spec.period)
+    except (CompengineError, ValueError) as error:
+        result.problems.append(str(error))
         return result
     statements = {s.payee_id: s for s in calculated.statements}
-    for payee_id, expected in (case.spec.get("expect") or {}).items():
-        statement = statements.get(str(payee_id))
+    for payee_id, expected in spec.expect.items():
+        statement = statements.get(payee_id)
         if statement is None:
-            result.problems.append(f"payee {payee_id} has no statement for {case.spec['period']}")
+            result.problems.append(f"payee {payee_id} has no statement for {spec.period}")
             continue
-        result.problems.extend(_compare(str(payee_id), statement, expected))
-    for statement in calculated.statements:
-        if sum((line.amount for line in statement.lines), ZERO) != statement.total:
-            result.problems.append(f"payee {statement.payee_id}: the lines do not add up to the total")
-        for line in statement.lines:
-            result.problems.extend(f"trace of {line.id}: {p}" for p in verify(build_line_trace(statement, line)))
+        result.problems.extend(_compare(payee_id, statement, expected))
+    result.problems.extend(_invariant_problems(calculated.statements))
     return result
+
+
+def _invariant_problems(statements: Iterable[Statement]) -> list[str]:
+    problems = []
+    for statement in statements:
+        if sum((line.amount for line in statement.lines), ZERO) != statement.total:
+            problems.append(f"payee {statement.payee_id}: the lines do not add up to the total")
+        for line in statement.lines:
+            problems.extend(f"trace of {line.id}: {p}" for p in verify(build_line_trace(statement, line)))
+    return problems
 
 
 def _compile(plan_path: str) -> CompiledPlan:
@@ -152,84 +220,66 @@ def _compile(plan_path: str) -> CompiledPlan:
         raise ValueError(f"there is no plan {plan_path} for these tests")
     source = compile_source(str(path), path.read_text(encoding="utf-8"))
     if has_errors(source.diagnostics) or source.plan is None:
-        first = next(d for d in source.diagnostics if d.severity.value == "error")
+        first = next(d for d in source.diagnostics if d.severity is Severity.ERROR)
         raise ValueError(f"the plan does not check: {first.span}: {first.message}")
     return source.plan
 
 
-def _describe(error: Exception) -> str:
-    if isinstance(error, KeyError):
-        return f"the case lacks `{error.args[0]}`"
-    return str(error)
-
-
-def _text(value: Any) -> str:
+def _text(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, dt.date):
-        return value.isoformat()
     if isinstance(value, Decimal):
         return decimal_str(value)
     return str(value)
 
 
-def _tables(spec: Mapping[str, Any], plan: CompiledPlan) -> dict[str, list[dict[str, str]]]:
+def _tables(spec: CaseSpec, plan: CompiledPlan) -> dict[str, list[dict[str, str]]]:
+    """The case as the rows of a data folder, so it is validated exactly like CSV files."""
     start = plan.header.effective.start
+    currency = plan.header.currency
     payees, assignments, quotas = [], [], []
-    for person in spec.get("payees") or []:
-        payee_id = _text(person["id"])
-        row = {"payee_id": payee_id, "name": _text(person.get("name", payee_id)), "hire_date": _text(person.get("hire_date"))}
-        row.update({k: _text(v) for k, v in (person.get("attributes") or {}).items()})
+    for person in spec.payees:
+        row = {"payee_id": person.id, "name": person.name or person.id, "hire_date": _text(person.hire_date)}
+        row.update({key: _text(value) for key, value in person.attributes.items()})
         payees.append(row)
         assignments.append(
             {
-                "payee_id": payee_id,
+                "payee_id": person.id,
                 "plan": plan.id,
-                "effective_from": _text(person.get("on_plan_from", start)),
-                "effective_until": _text(person.get("on_plan_until")),
-                "target_incentive": _text(person.get("target_incentive", 0)),
-                "currency": plan.header.currency,
+                "effective_from": person.on_plan_from or (start.isoformat() if start else ""),
+                "effective_until": _text(person.on_plan_until),
+                "target_incentive": _text(person.target_incentive),
+                "currency": currency,
             }
         )
-        for quota, by_period in (person.get("quotas") or {}).items():
+        for quota, by_period in person.quotas.items():
             for label, amount in by_period.items():
-                quotas.append(
-                    {
-                        "payee_id": payee_id,
-                        "quota": _text(quota),
-                        "period": _text(label),
-                        "amount": _text(amount),
-                        "currency": plan.header.currency,
-                    }
-                )
+                quotas.append({"payee_id": person.id, "quota": quota, "period": label, "amount": _text(amount), "currency": currency})
     deals = []
-    for item in spec.get("deals") or []:
+    for item in spec.deals:
         row = {
-            "deal_id": _text(item["id"]),
-            "owner": _text(item["owner"]),
-            "type": _text(item.get("type", "new")),
-            "product": _text(item.get("product", "")),
-            "amount": _text(item["amount"]),
-            "currency": _text(item.get("currency", plan.header.currency)),
-            "close_date": _text(item["close_date"]),
-            "splits": _text(item.get("splits", "")),
+            "deal_id": item.id,
+            "owner": item.owner,
+            "type": item.type,
+            "product": item.product,
+            "amount": _text(item.amount),
+            "currency": item.currency or currency,
+            "close_date": item.close_date,
+            "splits": item.splits,
         }
-        row.update({k: _text(v) for k, v in item.items() if k not in ("id", *row.keys())})
+        row.update({key: _text(value) for key, value in (item.model_extra or {}).items()})
         deals.append(row)
     return {"payees.csv": payees, "assignments.csv": assignments, "quotas.csv": quotas, "deals.csv": deals}
 
 
-def _compare(payee_id: str, statement: Any, expected: Mapping[str, Any]) -> list[str]:
+def _compare(payee_id: str, statement: Statement, expected: Expectation) -> list[str]:
     problems = []
-    if "total" in expected:
-        want = Decimal(_text(expected["total"]))
-        if statement.total != want:
-            problems.append(f"{payee_id} total: expected {want}, got {statement.total}")
+    if expected.total is not None and statement.total != expected.total:
+        problems.append(f"{payee_id} total: expected {expected.total}, got {statement.total}")
     lines = {line.component.name: line.amount for line in statement.lines}
-    for component, amount in (expected.get("lines") or {}).items():
-        want = Decimal(_text(amount))
+    for component, want in expected.lines.items():
         if component not in lines:
             problems.append(f"{payee_id}: the plan has no component {component!r} (it has {', '.join(lines)})")
         elif lines[component] != want:

@@ -38,7 +38,7 @@ from compengine.core.plan import (
     TieredReward,
 )
 from compengine.core.records import Attribution, CreditPayout, InputRecord, RewardDetail, Step, Term
-from compengine.core.rounding import RoundingLevel, allocate, round_amount
+from compengine.core.rounding import RoundingLevel, allocate, round_amount, round_shared
 from compengine.core.scope import CreditScope, PayeeFacts, PeriodScope, Scope
 from compengine.core.tiers import Band, Point, TierMode, band_index, interpolate, slices
 from compengine.core.values import show
@@ -500,7 +500,7 @@ def _finish_statement(plan: CompiledPlan, facts: PayeeFacts, period: Period, dra
     exact_total = sum((d.amount for d in drafts), ZERO)
     rounding_steps: list[Step | None] = [None] * len(drafts)
     if policy.level is RoundingLevel.STATEMENT:
-        amounts = _cumulative_round([d.amount for d in drafts], lambda v: round_amount(v, policy))
+        amounts = round_shared([d.amount for d in drafts], policy)
         for i, (draft, rounded) in enumerate(zip(drafts, amounts, strict=True)):
             rounding_steps[i] = Step(
                 "round",
@@ -530,19 +530,6 @@ def _finish_statement(plan: CompiledPlan, facts: PayeeFacts, period: Period, dra
     )
     total = sum((line.amount for line in lines), ZERO)
     return Statement(facts.payee.id, facts.payee.name, plan, period, lines, total, exact_total)
-
-
-def _cumulative_round(values: Sequence[Decimal], rnd: Callable[[Decimal], Decimal]) -> list[Decimal]:
-    """Round each value so the rounded values add up to the rounded total: r_i = R(S_i) - R(S_i-1)."""
-    out: list[Decimal] = []
-    running = ZERO
-    previous = ZERO
-    for value in values:
-        running += value
-        rounded_running = rnd(running)
-        out.append(rounded_running - previous)
-        previous = rounded_running
-    return out
 
 
 def _attribute(amount: Decimal, weights: dict[str, Decimal], quantum: Decimal) -> tuple[Attribution, ...]:

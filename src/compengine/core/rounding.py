@@ -83,3 +83,21 @@ def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal) -> li
     for i in order[:left]:
         floors[i] += 1
     return [Decimal(units) * quantum for units in floors]
+
+
+def round_shared(values: Sequence[Decimal], policy: RoundingPolicy) -> list[Decimal]:
+    """Round a statement once and share the rounding over its lines.
+
+    Cumulative rounding: line i gets R(S_i) - R(S_i-1), where S_i is the exact running sum, so
+    the lines add up to the rounded total exactly and each is within one quantum of its exact
+    value.  Lines keep the plan's component order.
+    """
+    shared: list[Decimal] = []
+    running = ZERO
+    previous = ZERO
+    for value in values:
+        running += value
+        rounded = round_amount(running, policy)
+        shared.append(rounded - previous)
+        previous = rounded
+    return shared
