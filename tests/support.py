@@ -27,6 +27,14 @@ HEADER = """plan test_plan "Test plan"
   rounding half up to 2 places per component
 """
 
+#: The simplest credit rule: each deal's owner is credited with its amount on its close date.
+OWNER_BOOKINGS = """
+credit bookings from deals
+  to owner
+  amount deal.amount
+  dated deal.close_date
+"""
+
 
 def diagnostics(text: str, path: str = "test.comp") -> list[Diagnostic]:
     return compile_source(path, text).diagnostics

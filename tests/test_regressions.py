@@ -8,7 +8,7 @@ import pytest
 
 from compengine.core.data import Assignment, Payee
 from compengine.core.errors import EvaluationError
-from tests.support import HEADER, calc, compile_text, d, dataset, deal, line_amounts, payee
+from tests.support import HEADER, OWNER_BOOKINGS, calc, compile_text, d, dataset, deal, line_amounts, payee
 
 BONUS = (
     HEADER
@@ -38,12 +38,8 @@ def test_one_year_is_a_duration_of_twelve_months() -> None:
     # 2026-02-15 + 1 year = 2027-02-15: it does not, 100 × 10% = 10.00
     plan = (
         HEADER
+        + OWNER_BOOKINGS
         + """
-credit bookings from deals
-  to owner
-  amount deal.amount
-  dated deal.close_date
-
 component commission "Commission"
   per credit of bookings
   rate 10%

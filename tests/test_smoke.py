@@ -2,16 +2,12 @@
 
 from decimal import Decimal
 
-from tests.support import HEADER, calc, dataset, deal, line_amounts, payee
+from tests.support import HEADER, OWNER_BOOKINGS, calc, dataset, deal, line_amounts, payee
 
 FLAT = (
     HEADER
+    + OWNER_BOOKINGS
     + """
-credit bookings from deals
-  to owner
-  amount deal.amount
-  dated deal.close_date
-
 component commission "Commission"
   per credit of bookings
   rate 5%

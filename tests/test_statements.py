@@ -8,16 +8,12 @@ import pytest
 
 from compengine.core.data import Assignment, Payee
 from compengine.core.errors import EvaluationError
-from tests.support import HEADER, calc, d, dataset, deal, line_amounts, payee
+from tests.support import HEADER, OWNER_BOOKINGS, calc, d, dataset, deal, line_amounts, payee
 
 PLAN = (
     HEADER
+    + OWNER_BOOKINGS
     + """
-credit bookings from deals
-  to owner
-  amount deal.amount
-  dated deal.close_date
-
 component commission "Commission"
   per credit of bookings
   rate 10%
