@@ -215,3 +215,10 @@ def test_example_plans_with_a_few_words_changed_never_raise(text: str) -> None:
         assert diagnostic.code in CODES
         assert diagnostic.span.line >= 1 and diagnostic.span.column >= 1
         diagnostic.render(text)
+
+
+@settings(max_examples=300)
+@given(mutated_plans())
+def test_every_diagnostic_on_a_plausibly_broken_plan_comes_with_a_hint(text: str) -> None:
+    for diagnostic in compile_source("mutated.comp", text).diagnostics:
+        assert diagnostic.hint, f"{diagnostic.code}: {diagnostic.message}"

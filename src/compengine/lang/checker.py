@@ -398,7 +398,12 @@ class Checker:
             if found is None:
                 found = type_
             elif not _assignable(type_, found) and not _assignable(found, type_):
-                self.error(value.value.span, "E031", f"{what} changes type over time: {found} before, {type_} here")
+                self.error(
+                    value.value.span,
+                    "E031",
+                    f"{what} changes type over time: {found} before, {type_} here",
+                    f"write every value as {found}",
+                )
         self.check_timeline(values, what)
         return found
 
@@ -993,7 +998,7 @@ class Checker:
     def expect(self, expr: ast.Expr, wanted: Type, ctx: Context, deps: set[str], what: str) -> None:
         found, _ = self.expr(expr, ctx, deps)
         if found is not None and not _assignable(found, wanted):
-            self.error(expr.span, "E031", f"{what} must be {wanted}, but this is {found}")
+            self.error(expr.span, "E031", f"{what} must be {wanted}, but this is {found}", _wanted_hint(wanted))
 
     def expect_money(self, expr: ast.Expr, ctx: Context, deps: set[str], what: str) -> None:
         found, _ = self.expr(expr, ctx, deps)
@@ -1379,9 +1384,23 @@ def _assignable(found: Type, wanted: Type) -> bool:
 def _unit_hint(op: str, left: Type, right: Type, currency: str | None) -> str | None:
     if op in "+-" and (left.is_dimensionless or right.is_dimensionless) and Kind.MONEY in (left.kind, right.kind):
         return "to raise an amount by a percentage, multiply: `amount × (1 + 10%)`"
-    if Kind.MONEY in (left.kind, right.kind) and left.kind is Kind.MONEY and right.kind is Kind.MONEY and left.currency != right.currency:
-        return f"the plan pays in {currency}; write amounts in {currency}"
-    return None
+    if left.kind is Kind.MONEY and right.kind is Kind.MONEY:
+        if left.currency != right.currency:
+            return f"the plan pays in {currency}; write amounts in {currency}"
+        if op == "×":
+            return "multiply an amount by a rate or a number; to compare two amounts, divide them (`bookings / quota`)"
+    if op == "/" and right.kind is Kind.MONEY:
+        return "only an amount can be divided by an amount (giving a ratio)"
+    return "see the table of units in docs/language.md for what combines with what"
+
+
+def _wanted_hint(wanted: Type) -> str:
+    examples = {
+        Kind.BOOLEAN: 'write a condition, such as `deal.amount > 0 USD` or `deal.type == "new"`',
+        Kind.DATE: "write a date, such as `deal.close_date`",
+        Kind.PAYEE: "use a payee attribute, such as `deal.owner`",
+    }
+    return examples.get(wanted.kind, f"write a value that is {wanted}")
 
 
 def _names_in(expr: ast.Expr) -> set[str]:

@@ -226,7 +226,12 @@ def _ends_too_early(path: str, text: str, expected: Iterable[str], at_file_end: 
     column = len(body) - (body.rfind("\n") + 1) + 1
     span = SourceSpan(path, line, column, line, column + 1)
     if at_file_end:
-        return Diagnostic(span, "E001", f"the file ends too early; expected {_expected(sorted(expected))}")
+        return Diagnostic(
+            span,
+            "E001",
+            f"the file ends too early; expected {_expected(sorted(expected))}",
+            "finish the last declaration; a missing word or closing bracket is the usual cause",
+        )
     return Diagnostic(
         span,
         "E001",
@@ -274,9 +279,18 @@ def _expected(names: list[str] | set[str]) -> str:
     return ", ".join(described[:-1]) + " or " + described[-1]
 
 
-def _token_hint(found: str, expected: list[str]) -> str | None:
+def _token_hint(found: str, expected: list[str]) -> str:
+    """A misspelt keyword if one is close; otherwise what to look for, in plan terms."""
     keywords = [_describe_terminal(n).strip("`") for n in expected]
-    return suggest(found, [k for k in keywords if k.isidentifier()])
+    close = suggest(found, [k for k in keywords if k.isidentifier()])
+    if close:
+        return close
+    described = {_describe_terminal(n) for n in expected}
+    if len(described) == 1:
+        return f"write {described.pop()} here"
+    if {"`component`", "`credit`", "`parameter`"} <= described:
+        return "a clause or declaration starts here, so the one before may be unfinished or have an extra word; check both lines"
+    return "compare this line with the examples in docs/language.md; the words that can come here are listed above"
 
 
 def _character_hint(text: str, position: int) -> str | None:
