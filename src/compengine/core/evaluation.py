@@ -41,6 +41,7 @@ from compengine.core.records import Attribution, CreditPayout, InputRecord, Rewa
 from compengine.core.rounding import RoundingLevel, allocate, round_amount, round_shared
 from compengine.core.scope import CreditScope, PayeeFacts, PeriodScope, Scope
 from compengine.core.tiers import Band, Point, TierMode, band_index, interpolate, slices
+from compengine.core.units import money
 from compengine.core.values import show
 
 
@@ -180,7 +181,7 @@ class PayeeEvaluator:
         period = scope.period
         amount: Decimal = limit.amount(scope)
         earlier = self.earlier_paid(component, period, Window.YEAR_TO_DATE)
-        label = f"{limit.kind.value} {limit.amount.text} per year ({show(earlier, _money(self.plan))} paid earlier this year)"
+        label = f"{limit.kind.value} {limit.amount.text} per year ({_m(self.plan, earlier)} paid earlier this year)"
         if limit.kind is LimitKind.CAP:
             room = max(amount - earlier, ZERO)
             if value > room:
@@ -478,14 +479,8 @@ def _round_reason(before: Decimal, after: Decimal) -> str:
     return "no change" if before == after else f"{before} → {after}"
 
 
-def _money(plan: CompiledPlan) -> Any:
-    from compengine.core.units import money
-
-    return money(plan.header.currency)
-
-
 def _m(plan: CompiledPlan, value: Decimal) -> str:
-    return show(value, _money(plan))
+    return show(value, money(plan.header.currency))
 
 
 def _inputs_of(component: Component, scope: PeriodScope) -> list[InputRecord]:
