@@ -125,7 +125,7 @@ def test_a_misspelt_keyword_suggests_the_keyword_expected_there() -> None:
     text = HEADER + BOOKINGS.replace("to owner", "to ownr") + commission()
     found = sole(text)
     assert found.code == "E001"
-    assert found.message == "unexpected `ownr`; expected `deal` or `owner`"
+    assert found.message == "unexpected `ownr`; expected `deal`, `owner` or `payees`"
     assert where(found) == at(text, "ownr")
     assert found.hint == "did you mean `owner`?"
 

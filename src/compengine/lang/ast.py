@@ -92,9 +92,18 @@ class IntervalLit(Expr):
 
 
 @dataclass(eq=False)
+class ListRef(Expr):
+    """A list-valued attribute after `in`: `deal.account in payee.accounts`."""
+
+    scope: str
+    name: str
+    name_span: SourceSpan
+
+
+@dataclass(eq=False)
 class Member(Expr):
     value: Expr
-    collection: SetLit | IntervalLit
+    collection: SetLit | IntervalLit | ListRef
     negated: bool
 
 
@@ -157,6 +166,7 @@ class AttributeDecl(Decl):
     owner: str
     type_name: Word
     default: Literal | None
+    is_list: bool = False
 
     keyword = "attribute"
 
@@ -206,9 +216,10 @@ class CurveDecl(Decl):
 
 @dataclass(eq=False)
 class Recipient(Node):
-    kind: str  # owner | field
+    kind: str  # owner | field | payees
     field_name: str | None
     share: Decimal | None  # percent as written (60 for 60%)
+    condition: Expr | None = None  # `payees where <condition>`: every payee it holds for
 
 
 @dataclass(eq=False)
@@ -218,6 +229,9 @@ class CreditDecl(Decl):
     recipients: list[Recipient]
     amount: Expr
     dated: Expr
+    rollup: int | str | None = None  # levels, or "top"
+    duplicates: str | None = None  # "once" | "per path"; None: not written (counts once)
+    rollup_span: SourceSpan | None = None
 
     keyword = "credit"
 
@@ -228,6 +242,18 @@ class MeasureDecl(Decl):
     credit: Word
     window: str | None
     where: Expr | None
+
+    keyword = "measure"
+
+
+@dataclass(eq=False)
+class EarningsDecl(Decl):
+    """`measure x = earnings of <reports> [from components a, b | from plan p]`."""
+
+    reports: str  # direct | levels | all
+    levels: int | None
+    source_kind: str | None  # components | plan | None (every line)
+    source_names: list[Word]
 
     keyword = "measure"
 
@@ -247,6 +273,84 @@ class LetDecl(Decl):
     expr: Expr
 
     keyword = "let"
+
+
+@dataclass(eq=False)
+class RuleDecl(Decl):
+    """`rule <name> ["text"] sets <target> to <value> [when <condition>] [exception to a, b]`."""
+
+    description: str | None
+    target: Word
+    value: Expr
+    when: Expr | None
+    exceptions: list[Word]
+
+    keyword = "rule"
+
+
+@dataclass(eq=False)
+class Cell(Node):
+    """One test of a decision-table row: any | equals | set | range | below | from."""
+
+    kind: str
+    values: list[Literal]
+
+
+@dataclass(eq=False)
+class DecisionRow(Node):
+    cells: list[Cell]
+    output: Expr
+
+
+@dataclass(eq=False)
+class DecisionDecl(Decl):
+    type_name: Word | None
+    policy: list[Word]  # [] (unique), [first], [unique], [collect, sum|max|min]
+    policy_span: SourceSpan | None
+    inputs: list[Expr]
+    rows: list[DecisionRow]
+    otherwise: Expr | None
+
+    keyword = "decision"
+
+
+@dataclass(eq=False)
+class InputDecl(Decl):
+    type_name: Word
+    default: Literal | None
+
+    keyword = "input"
+
+
+@dataclass(eq=False)
+class UseDecl(Node):
+    """`use a, b from "shared/rates.comp"`."""
+
+    names: list[Word]
+    path: str
+    path_span: SourceSpan
+
+
+@dataclass(eq=False)
+class LibraryHeader(Node):
+    name: Word
+    title: str | None
+
+
+@dataclass(eq=False)
+class RevisionDecl(Node):
+    """`revision 4 effective 2026-07-01 ["why"]`: the declarations after it, up to the next
+    revision, replace those of the same name from that date on."""
+
+    version: int
+    start: object  # date
+    note: str | None
+
+
+@dataclass(eq=False)
+class Revision:
+    marker: RevisionDecl
+    decls: list[Decl]
 
 
 # ------------------------------------------------------------------ components
@@ -358,6 +462,9 @@ class PlanFile:
     path: str
     text: str
     header: PlanHeader | None
-    decls: list[Decl]
-    items: list[Node]  # header and declarations in source order
+    decls: list[Decl]  # the base version's declarations
+    items: list[Node]  # every header, use, revision and declaration in source order
     comments: list[Comment]
+    library: LibraryHeader | None = None
+    uses: list[UseDecl] = field(default_factory=list)
+    revisions: list[Revision] = field(default_factory=list)

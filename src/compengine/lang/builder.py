@@ -61,6 +61,10 @@ class _Builder:
             "quota_decl": self.quota_decl,
             "let_decl": self.let_decl,
             "component_decl": self.component_decl,
+            "earnings_decl": self.earnings_decl,
+            "rule_decl": self.rule_decl,
+            "decision_decl": self.decision_decl,
+            "input_decl": self.input_decl,
         }
 
     # ---------------------------------------------------------------- spans
@@ -89,19 +93,31 @@ class _Builder:
     # ---------------------------------------------------------------- file
     def plan_file(self, text: str, tree: Tree[Token], comments: list[ast.Comment]) -> ast.PlanFile:
         header: ast.PlanHeader | None = None
+        library: ast.LibraryHeader | None = None
+        uses: list[ast.UseDecl] = []
+        revisions: list[ast.Revision] = []
         decls: list[ast.Decl] = []
         items: list[ast.Node] = []
         for child in tree.children:
             assert isinstance(child, Tree)
+            node: ast.Node
             if child.data == "plan_header":
-                node: ast.Node = self.plan_header(child)
-                if header is None:
-                    header = node  # type: ignore[assignment]
+                node = self.plan_header(child)
+                header = header or node  # type: ignore[assignment]
+            elif child.data == "library_header":
+                node = self.library_header(child)
+                library = library or node  # type: ignore[assignment]
+            elif child.data == "use_decl":
+                node = self.use_decl(child)
+                uses.append(node)  # type: ignore[arg-type]
+            elif child.data == "revision_decl":
+                node = self.revision_decl(child)
+                revisions.append(ast.Revision(node, []))  # type: ignore[arg-type]
             else:
                 node = self._decls[str(child.data)](child)
-                decls.append(node)
+                (revisions[-1].decls if revisions else decls).append(node)  # type: ignore[arg-type]
             items.append(node)
-        return ast.PlanFile(self.path, text, header, decls, items, comments)
+        return ast.PlanFile(self.path, text, header, decls, items, comments, library, uses, revisions)
 
     def plan_header(self, tree: Tree[Token]) -> ast.PlanHeader:
         children = list(tree.children)
@@ -113,7 +129,29 @@ class _Builder:
         clauses = [self.header_clause(c) for c in children if isinstance(c, Tree)]
         return ast.PlanHeader(self.span(tree), self.word(name), title, clauses)
 
+    def library_header(self, tree: Tree[Token]) -> ast.LibraryHeader:
+        name, *rest = tree.children
+        assert isinstance(name, Token)
+        title = decode_string(str(rest[0])) if rest and rest[0] is not None else None
+        return ast.LibraryHeader(self.span(tree), self.word(name), title)
+
+    def use_decl(self, tree: Tree[Token]) -> ast.UseDecl:
+        *names, path = tree.children
+        assert isinstance(path, Token)
+        return ast.UseDecl(
+            self.span(tree), [self.word(n) for n in names if isinstance(n, Token)], decode_string(str(path)), self.span(path)
+        )
+
+    def revision_decl(self, tree: Tree[Token]) -> ast.RevisionDecl:
+        version, start, *note = tree.children
+        text = decode_string(str(note[0])) if note and note[0] is not None else None
+        return ast.RevisionDecl(self.span(tree), int(str(version)), self.date(start), text)
+
     def header_clause(self, tree: Tree[Token]) -> ast.HeaderClause:
+        if tree.data in ("changes_split", "changes_period_end"):
+            return ast.HeaderClause(self.span(tree), "changes", ["split" if tree.data == "changes_split" else "period end"])
+        if tree.data == "conversion_clause":
+            return self.conversion_clause(tree)
         kind = str(tree.data).removesuffix("_clause")
         tokens = [c for c in tree.children if isinstance(c, Token)]
         values: list[object] = []
@@ -127,6 +165,22 @@ class _Builder:
                 values.append(str(token))
                 words.append(self.word(token))
         return ast.HeaderClause(self.span(tree), kind, values, words)
+
+    def conversion_clause(self, tree: Tree[Token]) -> ast.HeaderClause:
+        """values: [rate type, "credit date" | "period end", "rounded" | "unrounded", mode, places]."""
+        rate_type, when, rounding = tree.children
+        assert isinstance(rate_type, Token) and isinstance(when, Tree) and isinstance(rounding, Tree)
+        on = "credit date" if when.data == "convert_on_credit_date" else "period end"
+        values: list[object] = [decode_string(str(rate_type)), on]
+        words: list[ast.Word] = []
+        if rounding.data == "conversion_rounded":
+            mode, places = rounding.children
+            assert isinstance(mode, Token)
+            values += ["rounded", str(mode), int(str(places))]
+            words.append(self.word(mode))
+        else:
+            values += ["unrounded", None, None]
+        return ast.HeaderClause(self.span(tree), "conversion", values, words)
 
     # ---------------------------------------------------------------- declarations
     def _name_and_type(self, children: Sequence[Child]) -> tuple[ast.Word, ast.Word | None, list[Child]]:
@@ -142,8 +196,11 @@ class _Builder:
         owner_tree, name, type_name, *rest = tree.children
         assert isinstance(owner_tree, Tree) and isinstance(name, Token) and isinstance(type_name, Token)
         owner = str(owner_tree.children[0])
-        default = self.literal(rest[0]) if rest and rest[0] is not None else None  # type: ignore[arg-type]
-        return ast.AttributeDecl(self.span(tree), self.word(name), owner, self.word(type_name), default)
+        is_list = bool(rest) and isinstance(rest[0], Token) and rest[0].type == "LIST"
+        if is_list:
+            rest = rest[1:]
+        default = self.literal(rest[0]) if rest and isinstance(rest[0], Tree) else None
+        return ast.AttributeDecl(self.span(tree), self.word(name), owner, self.word(type_name), default, is_list)
 
     def parameter_decl(self, tree: Tree[Token]) -> ast.ParameterDecl:
         name, type_name, rest = self._name_and_type(tree.children)
@@ -188,11 +245,35 @@ class _Builder:
         if isinstance(first, Tree) and first.data == "where_clause":
             rest.pop(0)
             where = self.expr(first.children[0])
-        recipients_tree, amount, dated = rest
+        recipients_tree, *rest = rest
         assert isinstance(recipients_tree, Tree)
         splits = recipients_tree.data == "deal_splits"
-        recipients = [] if splits else [self.recipient(r) for r in recipients_tree.children]  # type: ignore[arg-type]
-        return ast.CreditDecl(self.span(tree), self.word(name), where, splits, recipients, self.expr(amount), self.expr(dated))
+        recipients = [self.recipient(r) for r in recipients_tree.children if isinstance(r, Tree)]
+        rollup: int | str | None = None
+        rollup_span = None
+        duplicates = None
+        while rest and isinstance(rest[0], Tree) and (rest[0].data.startswith("rollup") or rest[0].data.startswith("duplicates")):
+            clause = rest.pop(0)
+            assert isinstance(clause, Tree)
+            if clause.data == "rollup_levels":
+                rollup, rollup_span = int(str(clause.children[0])), self.span(clause)
+            elif clause.data == "rollup_top":
+                rollup, rollup_span = "top", self.span(clause)
+            else:
+                duplicates = "once" if clause.data == "duplicates_once" else "per path"
+        amount, dated = rest
+        return ast.CreditDecl(
+            self.span(tree),
+            self.word(name),
+            where,
+            splits,
+            recipients,
+            self.expr(amount),
+            self.expr(dated),
+            rollup,
+            duplicates,
+            rollup_span,
+        )
 
     def recipient(self, tree: Tree[Token]) -> ast.Recipient:
         children = [c for c in tree.children if c is not None]
@@ -201,6 +282,8 @@ class _Builder:
             share = parse_number(str(children.pop().children[0]))  # type: ignore[union-attr]
         if tree.data == "owner_recipient":
             return ast.Recipient(self.span(tree), "owner", None, share)
+        if tree.data == "payees_recipient":
+            return ast.Recipient(self.span(tree), "payees", None, None, self.expr(children[0]))
         return ast.Recipient(self.span(tree), "field", str(children[0]), share)
 
     def measure_decl(self, tree: Tree[Token]) -> ast.MeasureDecl:
@@ -214,6 +297,68 @@ class _Builder:
             elif isinstance(child, Tree) and child.data == "where_clause":
                 where = self.expr(child.children[0])
         return ast.MeasureDecl(self.span(tree), self.word(name), self.word(aggregate), self.word(credit), window, where)
+
+    def earnings_decl(self, tree: Tree[Token]) -> ast.EarningsDecl:
+        name, reports, *source = tree.children
+        assert isinstance(name, Token) and isinstance(reports, Tree)
+        kind = {"direct_reports": "direct", "reports_levels": "levels", "all_reports": "all"}[str(reports.data)]
+        levels = int(str(reports.children[0])) if kind == "levels" else (1 if kind == "direct" else None)
+        source_kind = None
+        names: list[ast.Word] = []
+        if source and isinstance(source[0], Tree):
+            source_kind = "components" if source[0].data == "from_components" else "plan"
+            names = [self.word(n) for n in source[0].children if isinstance(n, Token)]
+        return ast.EarningsDecl(self.span(tree), self.word(name), kind, levels, source_kind, names)
+
+    def rule_decl(self, tree: Tree[Token]) -> ast.RuleDecl:
+        name, *rest = tree.children
+        assert isinstance(name, Token)
+        description = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+            description = decode_string(str(rest.pop(0)))
+        target, value, *more = rest
+        assert isinstance(target, Token)
+        when = self.expr(more.pop(0)) if more and isinstance(more[0], Tree) else None
+        exceptions = [self.word(t) for t in more if isinstance(t, Token)]
+        return ast.RuleDecl(self.span(tree), self.word(name), description, self.word(target), self.expr(value), when, exceptions)
+
+    def decision_decl(self, tree: Tree[Token]) -> ast.DecisionDecl:
+        name, type_name, rest = self._name_and_type(tree.children)
+        policy: list[ast.Word] = []
+        policy_span = None
+        inputs: list[ast.Expr] = []
+        rows: list[ast.DecisionRow] = []
+        otherwise = None
+        for child in rest:
+            if not isinstance(child, Tree):
+                continue
+            if child.data == "hit_policy":
+                policy = [self.word(t) for t in child.children if isinstance(t, Token)]
+                policy_span = self.span(child)
+            elif child.data == "decision_row":
+                *cells, output = child.children
+                rows.append(ast.DecisionRow(self.span(child), [self.cell(c) for c in cells if isinstance(c, Tree)], self.expr(output)))
+            elif child.data == "decision_otherwise":
+                otherwise = self.expr(child.children[0])
+            else:
+                inputs.append(self.expr(child))
+        return ast.DecisionDecl(self.span(tree), name, type_name, policy, policy_span, inputs, rows, otherwise)
+
+    def cell(self, tree: Tree[Token]) -> ast.Cell:
+        kind = str(tree.data).removeprefix("cell_")
+        span = self.span(tree)
+        if kind == "text":
+            return ast.Cell(span, "equals", [ast.Literal(span, "text", decode_string(str(tree.children[0])))])
+        if kind in ("true", "false"):
+            return ast.Cell(span, "equals", [ast.Literal(span, "boolean", kind == "true")])
+        values = [self.literal(c) for c in tree.children if isinstance(c, Tree)]
+        return ast.Cell(span, kind, values)
+
+    def input_decl(self, tree: Tree[Token]) -> ast.InputDecl:
+        name, type_name, *rest = tree.children
+        assert isinstance(name, Token) and isinstance(type_name, Token)
+        default = self.literal(rest[0]) if rest and isinstance(rest[0], Tree) else None
+        return ast.InputDecl(self.span(tree), self.word(name), self.word(type_name), default)
 
     def quota_decl(self, tree: Tree[Token]) -> ast.QuotaDecl:
         name, key, basis = tree.children
@@ -336,7 +481,11 @@ class _Builder:
             return ast.IfThenElse(span, self.expr(condition), self.expr(then), self.expr(otherwise))
         raise AssertionError(f"unhandled expression {data}")
 
-    def collection(self, tree: Tree[Token]) -> ast.SetLit | ast.IntervalLit:
+    def collection(self, tree: Tree[Token]) -> ast.SetLit | ast.IntervalLit | ast.ListRef:
+        if tree.data == "list_ref":
+            scope_tree, name = tree.children
+            assert isinstance(scope_tree, Tree) and isinstance(name, Token)
+            return ast.ListRef(self.span(tree), str(scope_tree.children[0]), str(name), self.span(name))
         if tree.data == "set_lit":
             return ast.SetLit(self.span(tree), [self.literal(c) for c in tree.children if c is not None])  # type: ignore[arg-type]
         return ast.IntervalLit(self.span(tree), self.expr(tree.children[0]), self.expr(tree.children[1]))
