@@ -138,7 +138,7 @@ FIGURES = {
 def scope(period_label: str, header: str = HEADER, quotas: str = QUOTAS, figures: dict[tuple[str, str], str] = FIGURES) -> PeriodScope:
     """P1's scope in a period, with a target incentive of 100,000 and the given quota figures."""
     plan = compile_text(header + quotas)
-    given = {key: QuotaFigure("P1", key[0], key[1], Decimal(amount), "USD") for key, amount in figures.items()}
+    given = {key: [QuotaFigure("P1", key[0], key[1], Decimal(amount), "USD")] for key, amount in figures.items()}
     assignment = Assignment("P1", plan.id, d("2026-01-01"), None, Decimal("100000"), "USD")
     facts = PayeeFacts(payee("P1"), {}, (assignment,), {}, given)
     period = plan.header.calendar.parse(period_label, plan.header.period_kind)

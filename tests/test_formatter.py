@@ -239,6 +239,252 @@ def test_header_clauses_stay_in_the_order_written() -> None:
     assert fmt(text) == 'plan p "P"\n  currency USD\n  version 2\n  rounding half up to 2 places per component\n'
 
 
+# ------------------------------------------------------------------ libraries, uses and revisions
+
+
+def test_library_header_is_one_line() -> None:
+    assert fmt('library\nshared_rates\n  "Shared rates"   let a = 1') == 'library shared_rates "Shared rates"\n\nlet a = 1\n'
+
+
+def test_use_lines_are_one_per_line() -> None:
+    assert fmt('use a ,b,\n c from\n"shared/rates.comp" use d from "x.comp"') == (
+        'use a, b, c from "shared/rates.comp"\nuse d from "x.comp"\n'
+    )
+
+
+def test_use_lines_group_with_one_line_declarations() -> None:
+    text = 'use a from "r.comp"\nlet b = 2\n\n\nuse c from "s.comp"\ninput d: percent\n'
+    assert fmt(text) == 'use a from "r.comp"\nlet b = 2\n\nuse c from "s.comp"\ninput d: percent\n'
+
+
+def test_revision_marker_is_at_column_one_with_a_blank_line_before_it() -> None:
+    text = 'let a = 1\n   revision  4\n effective 2026-07-01 "mid-year"\nlet a = 2\nlet b = 3\n'
+    assert fmt(text) == 'let a = 1\n\nrevision 4 effective 2026-07-01 "mid-year"\n\nlet a = 2\nlet b = 3\n'
+
+
+def test_revision_note_is_optional() -> None:
+    assert fmt("revision 2 effective 2026-07-01") == "revision 2 effective 2026-07-01\n"
+
+
+def test_declarations_after_a_revision_stay_in_that_revision() -> None:
+    text = "let a = 1 revision 2 effective 2026-04-01 let a = 2 revision 3 effective 2026-07-01 let a = 3"
+    formatted = fmt(text)
+    plan = parsed(formatted)
+    assert [[d.name.text for d in r.decls] for r in plan.revisions] == [["a"], ["a"]]
+    assert [r.marker.version for r in plan.revisions] == [2, 3]
+    assert dump(formatted) == dump(text)
+
+
+# ------------------------------------------------------------------ new header clauses
+
+
+def test_new_header_clauses_are_one_per_line_in_the_order_written() -> None:
+    text = (
+        'plan p convert other currencies at "corporate" rates on the credit date , rounded half up to 2 places '
+        "assignment changes within a period are split proration by calendar days version 1"
+    )
+    assert fmt(text) == (
+        "plan p\n"
+        '  convert other currencies at "corporate" rates on the credit date, rounded half up to 2 places\n'
+        "  assignment changes within a period are split\n"
+        "  proration by calendar days\n"
+        "  version 1\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "proration by days",
+        "assignment changes within a period use the period end",
+        'convert other currencies at "spot" rates at the period end, unrounded',
+    ],
+)
+def test_each_form_of_the_new_header_clauses_is_kept(clause: str) -> None:
+    assert fmt(f"plan p {clause}") == f"plan p\n  {clause}\n"
+
+
+# ------------------------------------------------------------------ new declarations
+
+
+def test_list_attribute_is_written_after_its_type() -> None:
+    assert fmt('payee attribute accounts : text\nlist , default "x"') == 'payee attribute accounts: text list, default "x"\n'
+
+
+def test_membership_in_a_list_attribute_is_spaced_canonically() -> None:
+    assert fmt("let x = deal.account in  payee . accounts") == "let x = deal.account in payee.accounts\n"
+
+
+def test_rollup_and_duplicate_control_get_their_own_lines_before_amount() -> None:
+    text = "credit c from deals to owner rolled up 3 levels duplicate credit counts per path amount deal.amount dated deal.close_date"
+    assert fmt(text) == (
+        "credit c from deals\n"
+        "  to owner\n"
+        "  rolled up 3 levels\n"
+        "  duplicate credit counts per path\n"
+        "  amount deal.amount\n"
+        "  dated deal.close_date\n"
+    )
+
+
+@pytest.mark.parametrize("clause", ["rolled up to the top", "duplicate credit counts once"])
+def test_each_crediting_clause_stands_alone(clause: str) -> None:
+    text = f"credit c from deals to deal splits {clause} amount 1 dated 2"
+    assert fmt(text) == f"credit c from deals\n  to deal splits\n  {clause}\n  amount 1\n  dated 2\n"
+
+
+def test_payees_where_recipients_follow_deal_splits_on_the_to_line() -> None:
+    text = 'credit c from deals to deal splits ,payees where payee.role=="se", owner 10% amount 1 dated 2'
+    assert fmt(text) == ('credit c from deals\n  to deal splits, payees where payee.role == "se", owner 10%\n  amount 1\n  dated 2\n')
+
+
+@pytest.mark.parametrize(
+    "measure",
+    [
+        "earnings of direct reports",
+        "earnings of reports 2 levels from components a, b",
+        "earnings of all reports from plan enterprise_ae",
+    ],
+)
+def test_earnings_measures_are_one_line(measure: str) -> None:
+    assert fmt(f"measure m =\n  {measure.replace(' ', '  ')}") == f"measure m = {measure}\n"
+
+
+def test_earnings_measures_group_with_other_measures() -> None:
+    text = "measure a = sum of c\nmeasure b = earnings of all reports\n"
+    assert fmt(text) == text
+
+
+def test_inputs_are_one_line() -> None:
+    assert fmt("input mbo :percent ,\n default 0 %\ninput bonus: money") == "input mbo: percent, default 0%\ninput bonus: money\n"
+
+
+def test_rule_conditions_and_exceptions_go_on_their_own_lines() -> None:
+    text = 'rule strategic "Strategic deals" sets rate to 12% when deal.strategic exception to base ,other'
+    assert fmt(text) == ('rule strategic "Strategic deals" sets rate to 12%\n  when deal.strategic\n  exception to base, other\n')
+
+
+def test_a_rule_without_condition_or_exceptions_is_one_line() -> None:
+    assert fmt("rule base\nsets rate\nto 8%") == "rule base sets rate to 8%\n"
+
+
+def test_a_rule_may_have_exceptions_without_a_condition() -> None:
+    assert fmt("rule r sets rate to 1% exception to base") == "rule r sets rate to 1%\n  exception to base\n"
+
+
+def test_decision_tables_get_one_line_per_clause_and_row() -> None:
+    text = (
+        "decision table rate : percent hit policy first given deal.region , deal.amount "
+        'row "EMEA" , [0 USD,100000 USD ) : 8% row {"AMER","APAC"}, from 100000 USD: 9% '
+        "row any , below 5 USD : 1% row true, 3: 2% otherwise : 5%"
+    )
+    assert fmt(text) == (
+        "decision table rate: percent\n"
+        "  hit policy first\n"
+        "  given deal.region, deal.amount\n"
+        '  row "EMEA", [0 USD, 100,000 USD): 8%\n'
+        '  row {"AMER", "APAC"}, from 100,000 USD: 9%\n'
+        "  row any, below 5 USD: 1%\n"
+        "  row true, 3: 2%\n"
+        "  otherwise: 5%\n"
+    )
+
+
+@pytest.mark.parametrize("policy", ["first", "unique", "collect sum", "collect max", "collect min"])
+def test_every_hit_policy_is_kept(policy: str) -> None:
+    assert (
+        fmt(f"decision table t hit  policy  {policy} given x row 1: 2")
+        == f"decision table t\n  hit policy {policy}\n  given x\n  row 1: 2\n"
+    )
+
+
+def test_a_decision_table_without_hit_policy_or_otherwise() -> None:
+    assert fmt("decision table t given x row any: 1") == "decision table t\n  given x\n  row any: 1\n"
+
+
+def test_comments_keep_their_places_in_the_new_blocks() -> None:
+    text = (
+        "credit c from deals\n"
+        "  to owner\n"
+        "  # only three levels\n"
+        "  rolled up 3 levels\n"
+        "  duplicate credit counts once  # the default\n"
+        "  amount 1\n"
+        "  dated 2\n"
+        "\n"
+        "rule r sets t to 1\n"
+        "  # strategic only\n"
+        "  when x\n"
+        "  exception to a  # a is the base\n"
+        "\n"
+        "decision table d\n"
+        "  given x\n"
+        "  # the big ones\n"
+        "  row from 5: 1\n"
+        "  # anything else\n"
+        "  otherwise: 0\n"
+        "\n"
+        "# after this date\n"
+        'revision 2 effective 2026-07-01 "why"  # note\n'
+    )
+    assert assert_layout_only(text) == text
+
+
+EVERY_NEW_CONSTRUCT = """\
+library shared "Shared definitions"
+
+plan sales_manager "Sales Manager"
+  version 1
+  proration by calendar days
+  assignment changes within a period use the period end
+  convert other currencies at "corporate" rates at the period end, unrounded
+
+use partner_rate, spiff from "shared/rates.comp"
+payee attribute accounts: text list
+
+credit team_bookings from deals
+  where deal.account in payee.accounts
+  to deal splits, payees where payee.role == "se"
+  rolled up to the top
+  duplicate credit counts per path
+  amount deal.amount
+  dated deal.close_date
+
+measure team = earnings of all reports from components new_business, renewals
+input mbo_score: percent, default 0%
+
+rule base "Base rate" sets rate to 8%
+
+rule strategic sets rate to 12%
+  when deal.strategic
+  exception to base
+
+decision table deal_rate: percent
+  hit policy collect max
+  given deal.region, deal.amount
+  row {"AMER", "APAC"}, [0 USD, 100,000 USD): 8%
+  row any, below 5 USD: 1%
+
+revision 2 effective 2026-07-01
+
+parameter x = 5%
+"""
+
+
+def test_a_plan_with_every_new_construct_is_canonical_and_survives_squashing() -> None:
+    assert fmt(EVERY_NEW_CONSTRUCT) == EVERY_NEW_CONSTRUCT
+    squashed = " ".join(EVERY_NEW_CONSTRUCT.split())
+    assert dump(squashed) == dump(EVERY_NEW_CONSTRUCT)
+    assert fmt(squashed).replace("\n\n", "\n") == EVERY_NEW_CONSTRUCT.replace("\n\n", "\n")
+
+
+def test_dump_compares_names_and_paths() -> None:
+    """Words (`text`) and use paths (`path`) are meaning, not position."""
+    assert dump("let a = 1") != dump("let b = 1")
+    assert dump('use a from "x.comp"') != dump('use a from "y.comp"')
+    assert dump('component c "C" cites "§1"') != dump('component c "C" cites "§2"')
+
+
 # ------------------------------------------------------------------ blank lines
 
 
@@ -444,11 +690,14 @@ def compound(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
             return [*operand(draw, draw(children), SUM), op, *operand(draw, draw(children), SUM)], COMPARE
         if kind == "member":
             keyword = draw(st.sampled_from([["in"], ["not", "in"]]))
-            if draw(st.booleans()):
+            collection_kind = draw(st.sampled_from(["set", "interval", "list"]))
+            if collection_kind == "set":
                 items = draw(st.lists(literals(), max_size=3))
                 collection = ["{", *[t for i, item in enumerate(items) for t in ([","] if i else []) + item], "}"]
-            else:
+            elif collection_kind == "interval":
                 collection = ["[", *operand(draw, draw(children), IF), ",", *operand(draw, draw(children), IF), ")"]
+            else:  # a list attribute
+                collection = [draw(st.sampled_from(["deal", "payee", "credit"])), ".", draw(names)]
             return [*operand(draw, draw(children), SUM), *keyword, *collection], COMPARE
         if kind == "bool":
             op = draw(st.sampled_from(["and", "or"]))
@@ -469,9 +718,13 @@ def compound(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
 expressions = st.recursive(leaves(), compound, max_leaves=8)
 
 
+small_expressions = st.recursive(leaves(), compound, max_leaves=3)
+
+
 @st.composite
-def exprs(draw: st.DrawFn) -> Tokens:
-    return operand(draw, draw(expressions), IF)
+def exprs(draw: st.DrawFn, small: bool = False) -> Tokens:
+    """An expression; `small` ones keep the many expressions of decision tables cheap to draw."""
+    return operand(draw, draw(small_expressions if small else expressions), IF)
 
 
 def optional(draw: st.DrawFn, tokens: Tokens) -> Tokens:
@@ -502,19 +755,51 @@ def headers(draw: st.DrawFn) -> Tokens:
         ["calculated", draw(st.sampled_from(["quarterly", "monthly"]))],
         ["fiscal", "year", "starts", draw(st.sampled_from(["january", "april"]))],
         ["rounding", "half", draw(st.sampled_from(["up", "even"])), "to", str(draw(st.integers(0, 4))), "places", "per", "component"],
+        ["proration", "by", *draw(st.sampled_from([["calendar", "days"], ["working", "days"], ["days"], ["alpha"]]))],
+        ["assignment", "changes", "within", "a", "period", *draw(st.sampled_from([["are", "split"], ["use", "the", "period", "end"]]))],
+        [
+            *["convert", "other", "currencies", "at", draw(strings), "rates"],
+            *draw(st.sampled_from([["on", "the", "credit", "date"], ["at", "the", "period", "end"]])),
+            ",",
+            *draw(
+                st.sampled_from(
+                    [
+                        ["unrounded"],
+                        ["rounded", "half", draw(st.sampled_from(["up", "even"])), "to", str(draw(st.integers(0, 4))), "places"],
+                    ]
+                )
+            ),
+        ],
     ]
     clauses = draw(st.lists(st.sampled_from(choices), max_size=6))
     return ["plan", draw(names), *optional(draw, [draw(strings)]), *[t for c in clauses for t in c]]
 
 
 @st.composite
+def libraries(draw: st.DrawFn) -> Tokens:
+    return ["library", draw(names), *optional(draw, [draw(strings)])]
+
+
+@st.composite
+def uses(draw: st.DrawFn) -> Tokens:
+    return ["use", *joined([[n] for n in draw(st.lists(names, min_size=1, max_size=3))]), "from", draw(strings)]
+
+
+@st.composite
+def revisions(draw: st.DrawFn) -> Tokens:
+    return ["revision", str(draw(st.integers(0, 300))), "effective", draw(dates), *optional(draw, [draw(strings)])]
+
+
+@st.composite
 def recipients(draw: st.DrawFn) -> Tokens:
-    if draw(st.booleans()):
-        return ["deal", "splits"]
-    parts = []
-    for _ in range(draw(st.integers(1, 3))):
-        who = ["owner"] if draw(st.booleans()) else ["deal", ".", draw(names)]
-        parts.append(who + optional(draw, [draw(numbers()), "%"]))
+    parts = [["deal", "splits"]] if draw(st.booleans()) else []
+    for _ in range(draw(st.integers(0 if parts else 1, 3))):
+        kind = draw(st.sampled_from(["owner", "field", "payees"]))
+        if kind == "payees":
+            parts.append(["payees", "where", *draw(exprs())])
+        else:
+            who = ["owner"] if kind == "owner" else ["deal", ".", draw(names)]
+            parts.append(who + optional(draw, [draw(numbers()), "%"]))
     return joined(parts)
 
 
@@ -562,14 +847,47 @@ def clauses(draw: st.DrawFn) -> Tokens:
 
 
 @st.composite
+def cells(draw: st.DrawFn) -> Tokens:
+    kind = draw(st.sampled_from(["any", "equals", "set", "range", "below", "from"]))
+    if kind == "any":
+        return ["any"]
+    if kind == "equals":
+        return draw(st.one_of(bounds(), strings.map(lambda s: [s]), st.sampled_from([["true"], ["false"]])))
+    if kind == "set":
+        return ["{", *joined(draw(st.lists(literals(), min_size=1, max_size=3))), "}"]
+    if kind == "range":
+        return ["[", *draw(bounds()), ",", *draw(bounds()), ")"]
+    return [kind, *draw(bounds())]  # below, from
+
+
+@st.composite
+def decision_tables(draw: st.DrawFn, name: str, typed: Tokens) -> Tokens:
+    policy = draw(st.sampled_from([[], ["first"], ["unique"], ["collect", "sum"], ["collect", "max"], ["collect", "min"]]))
+    inputs = draw(st.lists(exprs(small=True), min_size=1, max_size=3))
+    rows = []
+    for _ in range(draw(st.integers(1, 3))):
+        rows += ["row", *joined([draw(cells()) for _ in inputs]), ":", *draw(exprs(small=True))]
+    otherwise = optional(draw, ["otherwise", ":", *draw(exprs(small=True))])
+    return ["decision", "table", name, *typed, *(["hit", "policy", *policy] if policy else []), "given", *joined(inputs), *rows, *otherwise]
+
+
+@st.composite
 def declarations(draw: st.DrawFn) -> Tokens:
-    kind = draw(st.sampled_from(["attribute", "parameter", "table", "curve", "credit", "measure", "quota", "let", "component"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                *["attribute", "parameter", "table", "curve", "credit", "measure", "quota", "let", "component"],
+                *["earnings", "rule", "decision", "input"],
+            ]
+        )
+    )
     name = draw(names)
     typed = optional(draw, [":", draw(st.sampled_from(["money", "percent", "count"]))])
     if kind == "attribute":
         owner = draw(st.sampled_from(["deal", "payee"]))
         default = optional(draw, [",", "default", *draw(literals())])
-        return [owner, "attribute", name, ":", draw(st.sampled_from(["money", "text", "payee"])), *default]
+        is_list = optional(draw, ["list"])
+        return [owner, "attribute", name, ":", draw(st.sampled_from(["money", "text", "payee"])), *is_list, *default]
     if kind == "parameter":
         return ["parameter", name, *typed, "=", *draw(dated_values())]
     if kind == "table":
@@ -582,8 +900,10 @@ def declarations(draw: st.DrawFn) -> Tokens:
         return ["curve", name, *[t for point in points for t in point]]
     if kind == "credit":
         where = optional(draw, ["where", *draw(exprs())])
+        rollup = optional(draw, ["rolled", "up", *draw(st.sampled_from([[str(draw(st.integers(0, 20))), "levels"], ["to", "the", "top"]]))])
+        duplicates = optional(draw, ["duplicate", "credit", "counts", *draw(st.sampled_from([["once"], ["per", "path"]]))])
         amounts = ["amount", *draw(exprs()), "dated", *draw(exprs())]
-        return ["credit", name, "from", "deals", *where, "to", *draw(recipients()), *amounts]
+        return ["credit", name, "from", "deals", *where, "to", *draw(recipients()), *rollup, *duplicates, *amounts]
     if kind == "measure":
         window = optional(draw, draw(windows))
         return [
@@ -609,41 +929,65 @@ def declarations(draw: st.DrawFn) -> Tokens:
         return ["quota", name, "=", draw(strings), *basis]
     if kind == "let":
         return ["let", name, *typed, "=", *draw(exprs())]
+    if kind == "earnings":
+        reports = draw(st.sampled_from([["direct", "reports"], ["reports", str(draw(st.integers(0, 20))), "levels"], ["all", "reports"]]))
+        source = draw(
+            st.sampled_from(
+                [
+                    [],
+                    ["from", "components", *joined([[n] for n in draw(st.lists(names, min_size=1, max_size=3))])],
+                    ["from", "plan", draw(names)],
+                ]
+            )
+        )
+        return ["measure", name, "=", "earnings", "of", *reports, *source]
+    if kind == "rule":
+        description = optional(draw, [draw(strings)])
+        when = optional(draw, ["when", *draw(exprs())])
+        exceptions = optional(draw, ["exception", "to", *joined([[n] for n in draw(st.lists(names, min_size=1, max_size=3))])])
+        return ["rule", name, *description, "sets", draw(names), "to", *draw(exprs()), *when, *exceptions]
+    if kind == "decision":
+        return draw(decision_tables(name, typed))
+    if kind == "input":
+        default = optional(draw, [",", "default", *draw(literals())])
+        return ["input", name, ":", draw(st.sampled_from(["money", "percent", "count"])), *default]
     body = [t for clause in draw(st.lists(clauses(), max_size=6)) for t in clause]
     return ["component", name, draw(strings), *body]
 
 
 comment_texts_strategy = st.text(st.sampled_from(list('ab #"§\\{ ')), max_size=10)
-whitespace = st.sampled_from([" ", " ", " ", " ", " ", "  ", "\n", "\n", "\n  ", "\n    ", "\t", "\n\n", " \r\n", "\n\n\n  "])
-separators = st.one_of(
-    whitespace,
-    whitespace,
-    whitespace,
-    whitespace,
-    st.builds(
-        lambda before, text, after: f"{before}#{text}{after}",
-        st.sampled_from(["", " ", "\n", "\n\n  ", "\n    "]),
-        comment_texts_strategy,
-        st.sampled_from(["\n", "\n  ", "\n\n", "\r\n", "\n\n\n"]),
-    ),
+SPACES = [" ", " ", " ", " ", " ", "  ", "\n", "\n", "\n  ", "\n    ", "\t", "\n\n", " \r\n", "\n\n\n  "]
+COMMENT = "#"
+#: What follows each token: mostly layout, a fifth of the time a comment.  One cheap draw per
+#: token (a comment's parts are drawn only when one is chosen) keeps large plans fast to make.
+separator_kinds = st.sampled_from([*SPACES, *[COMMENT] * 4])
+comments = st.builds(
+    lambda before, text, after: f"{before}#{text}{after}",
+    st.sampled_from(["", " ", "\n", "\n\n  ", "\n    "]),
+    comment_texts_strategy,
+    st.sampled_from(["\n", "\n  ", "\n\n", "\r\n", "\n\n\n"]),
 )
 
 
 @st.composite
 def plan_texts(draw: st.DrawFn) -> str:
     items = draw(st.lists(declarations(), max_size=7))
-    if draw(st.booleans()):
-        items.insert(0, draw(headers()))
+    for extra in draw(st.lists(st.one_of(uses(), revisions()), max_size=3)):  # revisions take the declarations after them
+        items.insert(draw(st.integers(0, len(items))), extra)
+    header = draw(st.sampled_from([headers(), headers(), libraries(), None]))
+    if header is not None:
+        items.insert(0, draw(header))
     if draw(st.integers(0, 9)) == 0:  # a second header, anywhere: it parses, and the checker reports it
-        items.insert(draw(st.integers(0, len(items))), draw(headers()))
+        items.insert(draw(st.integers(0, len(items))), draw(st.one_of(headers(), libraries())))
     tokens = [t for item in items for t in item]
     text = draw(st.sampled_from(["", "", "\n", "# top\n", "\n\n# top\n\n"]))
     for token in tokens:
-        text += token + draw(separators)
+        separator = draw(separator_kinds)
+        text += token + (draw(comments) if separator == COMMENT else separator)
     return text + draw(st.sampled_from(["", "# last", "\n# last\n"]))
 
 
-@settings(max_examples=150)
+@settings(max_examples=300)
 @given(plan_texts())
 def test_generated_plans_format_idempotently_keeping_meaning_and_comments(text: str) -> None:
     assert_layout_only(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,7 +36,7 @@ from compengine.core.source import SourceSpan
 from compengine.core.tiers import Band, TierMode, marginal_total, slices
 from compengine.core.trace import build_line_trace, trace_json, verify
 from compengine.core.units import PERCENT
-from compengine.lang.loader import load_plans
+from compengine.lang.loader import compile_source
 from tests.support import PLANS_DIR
 
 QUARTERS = ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
@@ -50,9 +51,15 @@ YEAR_START = date(2026, 1, 1)
 
 
 def _load_example_plans() -> list[CompiledPlan]:
-    loaded = load_plans([str(PLANS_DIR)])
-    assert loaded.ok, "\n".join(str(d) for d in loaded.diagnostics)
-    return loaded.plans
+    """The example plans, each also declaring a proration, so that the random leavers and
+    joiners below (some inside a quarter) exercise prorated quotas and targets too."""
+    plans = []
+    for path in sorted(PLANS_DIR.glob("*.comp")):
+        text = re.sub(r"(\n  rounding [^\n]*)", r"\1\n  proration by calendar days", path.read_text(encoding="utf-8"), count=1)
+        source = compile_source(str(path), text)
+        assert source.plan is not None, "\n".join(str(d) for d in source.diagnostics)
+        plans.append(source.plan)
+    return plans
 
 
 PLANS = _load_example_plans()

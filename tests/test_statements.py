@@ -25,15 +25,23 @@ def person(payee_id: str, hired: str, left: str | None = None) -> Payee:
     return Payee(payee_id, payee_id, d(hired), d(left) if left else None, {})
 
 
-def test_a_payee_terminated_before_the_period_gets_no_statement() -> None:
-    data = dataset([person("P1", "2024-01-01", left="2026-04-01")], [deal("D1", "P1", 1000, "2026-05-01")])
+def test_a_payee_whose_last_day_was_before_the_period_gets_no_statement() -> None:
+    data = dataset([person("P1", "2024-01-01", left="2026-03-31")], [deal("D1", "P1", 1000, "2026-05-01")])
     assert calc(PLAN, data, "2026-Q2").statements == ()
 
 
-def test_a_payee_terminated_during_the_period_still_gets_that_period_statement() -> None:
-    # 1,000 × 10% = 100.00 for a deal closed before the last day
+def test_a_payee_leaving_during_the_period_needs_a_declared_proration() -> None:
     data = dataset([person("P1", "2024-01-01", left="2026-05-15")], [deal("D1", "P1", 1000, "2026-05-01")])
-    assert line_amounts(calc(PLAN, data, "2026-Q2"), "P1") == {"commission": Decimal("100.00")}
+    with pytest.raises(EvaluationError, match=r"P1 is on plan test_plan for only part of 2026-Q2 \(last day 2026-05-15\)"):
+        calc(PLAN, data, "2026-Q2")
+
+
+def test_a_payee_leaving_during_a_prorated_period_is_paid_for_deals_up_to_the_last_day() -> None:
+    # last day 2026-05-15: D1 (05-01) pays 1,000 × 10% = 100.00; D2 (05-20) is after it
+    prorated = PLAN.replace("per component\n", "per component\n  proration by calendar days\n")
+    deals = [deal("D1", "P1", 1000, "2026-05-01"), deal("D2", "P1", 5000, "2026-05-20")]
+    data = dataset([person("P1", "2024-01-01", left="2026-05-15")], deals)
+    assert line_amounts(calc(prorated, data, "2026-Q2"), "P1") == {"commission": Decimal("100.00")}
 
 
 def test_a_payee_hired_after_the_period_gets_no_statement() -> None:
@@ -47,7 +55,7 @@ def test_a_payee_not_assigned_to_the_plan_gets_no_statement() -> None:
     assert calc(PLAN, data, "2026-Q1").statements == ()
 
 
-def test_a_plan_change_inside_a_period_is_refused_until_a_proration_convention_exists() -> None:
+def test_two_assignments_in_a_period_need_a_declared_convention() -> None:
     split_quarter = [
         Assignment("P1", "test_plan", d("2026-01-01"), d("2026-02-15"), Decimal(100000), "USD"),
         Assignment("P1", "test_plan", d("2026-02-15"), None, Decimal(120000), "USD"),

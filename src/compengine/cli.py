@@ -92,7 +92,7 @@ def _print_diagnostics(result: LoadResult, fmt: TextOrJson, stream: Console) -> 
         return
     for source in result.sources:
         for diagnostic in source.diagnostics:
-            stream.print(diagnostic.render(source.text), markup=False)
+            stream.print(diagnostic.render(source.text_for(diagnostic.span.file)), markup=False)
             stream.print("", markup=False)
 
 
@@ -313,6 +313,40 @@ def test_plans(
         out.print(f"{len(report.cases)} plan tests, {failed} failed", markup=False)
         if failed or not report.cases:
             raise typer.Exit(EXIT_INVALID)
+
+    _guard(run)
+
+
+class DocFormat(StrEnum):
+    markdown = "markdown"
+    html = "html"
+
+
+@app.command()
+def doc(
+    plan: Annotated[str, typer.Argument(help="The plan file (*.comp); its *.tests.yaml cases become the worked examples.")],
+    format: Annotated[DocFormat, typer.Option("--format", help="markdown, or html for a standalone page")] = DocFormat.markdown,
+    output: Annotated[str | None, typer.Option("--output", help="Write the document to this file instead of printing it.")] = None,
+) -> None:
+    """Write the plan document a payee signs: rates, tiers, caps, dates, worked examples and the plan's hash."""
+
+    def run() -> None:
+        from compengine.report.plandoc import document_plan, render_html, render_markdown
+
+        outcome = document_plan(plan)
+        for diagnostic in outcome.diagnostics:
+            err.print(diagnostic.render(outcome.text), markup=False)
+            err.print("", markup=False)
+        if outcome.document is None:
+            errors = sum(1 for d in outcome.diagnostics if d.severity is Severity.ERROR)
+            err.print(f"{_count(errors, 'error')} in {plan}; no document was written.", markup=False)
+            raise typer.Exit(EXIT_INVALID)
+        text = render_html(outcome.document) if format is DocFormat.html else render_markdown(outcome.document)
+        if output is None:
+            out.print(text, end="", markup=False, emoji=False)
+        else:
+            Path(output).write_text(text, encoding="utf-8")
+            err.print(f"wrote {output}", markup=False)
 
     _guard(run)
 

@@ -12,15 +12,19 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import localcontext
+from datetime import date
+from decimal import Decimal, localcontext
 from typing import Any
 
-from compengine.core.crediting import credit_deals
-from compengine.core.data import Dataset, QuotaFigure
-from compengine.core.errors import DataError, DataIssue, PeriodError
+from compengine.core.crediting import Credit, Crediting
+from compengine.core.data import Assignment, Dataset, InputValue, QuotaFigure
+from compengine.core.errors import DataError, DataIssue, EvaluationError, PeriodError
 from compengine.core.evaluation import PayeeEvaluator, Statement
+from compengine.core.fx import FxTable
+from compengine.core.hierarchy import Hierarchy
 from compengine.core.money import DECIMAL_CONTEXT, decimal_str
-from compengine.core.plan import AttributeDef, CompiledPlan
+from compengine.core.periods import Period
+from compengine.core.plan import AttributeDef, CompiledPlan, PlanFamily
 from compengine.core.scope import PayeeFacts
 from compengine.core.units import Kind
 from compengine.core.values import MISSING, parse_value
@@ -88,30 +92,144 @@ def calculate(
     period_label: str,
     payees: Iterable[str] | None = None,
 ) -> CalculationResult:
-    """Statements of every payee on any of `plans` for the period named `period_label`."""
+    """Statements of every payee on any of `plans` for the period named `period_label`.
+
+    Several versions of one plan (a plan with revisions) calculate as one plan.  A payee's
+    statement may depend on their reports' statements (earnings of reports); those are
+    calculated first, on demand, so the order of payees never matters.
+    """
     wanted = set(payees) if payees is not None else None
     with localcontext(DECIMAL_CONTEXT):
-        typed = {plan.id: typed_attributes(plan, data) for plan in plans}
+        book = StatementBook(families_of(plans), data)
         statements: list[Statement] = []
         notes: list[str] = _unknown_plans(plans, data)
         period_errors: list[PeriodError] = []
-        for plan in sorted(plans, key=lambda p: p.id):
+        for family in book.families.values():
+            header = family.first.header
             try:
-                period = plan.header.calendar.parse(period_label, plan.header.period_kind)
+                period = header.calendar.parse(period_label, header.period_kind)
             except PeriodError as error:
                 period_errors.append(error)
-                notes.append(f"plan {plan.id} not calculated: {error}")
+                notes.append(f"plan {family.id} not calculated: {error}")
                 continue
-            deal_attrs, payee_attrs = typed[plan.id]
-            credits = credit_deals(plan, data.deals, deal_attrs)
-            for facts in _payee_facts(plan, data, credits, payee_attrs, wanted):
-                statement = PayeeEvaluator(plan, facts).statement(period)
-                if statement is not None:
-                    statements.append(statement)
-        if period_errors and len(period_errors) == len(plans):
+            for payee_id in book.assigned(family.id):
+                if wanted is None or payee_id in wanted:
+                    statement = book.statement(family.id, payee_id, period)
+                    if statement is not None:
+                        statements.append(statement)
+        if period_errors and len(period_errors) == len(book.families):
             raise period_errors[0]
         statements.sort(key=lambda s: (s.payee_id, s.plan.id))
         return CalculationResult(period_label, tuple(statements), tuple(notes))
+
+
+def families_of(plans: Sequence[CompiledPlan]) -> dict[str, PlanFamily]:
+    """Plans grouped by id, each family's versions in date order."""
+    grouped: dict[str, list[CompiledPlan]] = defaultdict(list)
+    for plan in plans:
+        grouped[plan.id].append(plan)
+    return {
+        plan_id: PlanFamily(tuple(sorted(found, key=lambda p: (p.in_force.start or date.min, p.version))))
+        for plan_id, found in sorted(grouped.items())
+    }
+
+
+class StatementBook:
+    """Every payee's evaluator under every plan, created and run on first use.
+
+    A manager's "earnings of reports" asks the book for the reports' statements, which are
+    evaluated then (and remembered); a loop in that chain is an error, not a hang.
+    """
+
+    def __init__(self, families: dict[str, PlanFamily], data: Dataset):
+        self.families = families
+        self.data = data
+        self.hierarchy = Hierarchy(data.reporting_lines)
+        self.fx = FxTable(data.exchange_rates)
+        self._typed = {family_id: [typed_attributes(v, data) for v in family.versions] for family_id, family in families.items()}
+        self._assignments: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
+        for assignment in data.assignments:
+            self._assignments[(assignment.plan_id, assignment.payee_id)].append(assignment)
+        self._quotas: dict[str, dict[tuple[str, str], list[QuotaFigure]]] = defaultdict(lambda: defaultdict(list))
+        for quota in data.quotas:
+            self._quotas[quota.payee_id][(quota.name, quota.period_label)].append(quota)
+        for figures in self._quotas.values():
+            for found in figures.values():
+                found.sort(key=lambda q: q.effective_from or date.min)
+        self._inputs: dict[str, dict[tuple[str, str], InputValue]] = defaultdict(dict)
+        for value in data.inputs:
+            self._inputs[value.payee_id][(value.name, value.period_label)] = value
+        self._credits: dict[str, dict[str, list[Credit]]] = {}
+        self._evaluators: dict[tuple[str, str], PayeeEvaluator] = {}
+        self._in_progress: set[tuple[str, str, str]] = set()
+
+    def assigned(self, family_id: str) -> list[str]:
+        return sorted(payee for plan, payee in self._assignments if plan == family_id)
+
+    def statement(self, family_id: str, payee_id: str, period: Period) -> Statement | None:
+        key = (family_id, payee_id, period.label)
+        if key in self._in_progress:
+            raise EvaluationError(
+                f"payee {payee_id}'s {period.label} statement under plan {family_id} depends on itself through earnings of reports",
+                hint="check reporting_lines.csv for someone who is their own (indirect) report",
+            )
+        self._in_progress.add(key)
+        try:
+            return self._evaluator(family_id, payee_id).statement(period)
+        finally:
+            self._in_progress.discard(key)
+
+    def _evaluator(self, family_id: str, payee_id: str) -> PayeeEvaluator:
+        key = (family_id, payee_id)
+        if key not in self._evaluators:
+            family = self.families[family_id]
+            credits = self._credits_of(family_id)
+            by_rule: dict[str, list[Credit]] = defaultdict(list)
+            for credit in credits.get(payee_id, ()):
+                by_rule[credit.rule].append(credit)
+            payee_attrs = self._typed[family_id][-1][1]
+            facts = PayeeFacts(
+                self.data.payees[payee_id],
+                payee_attrs[payee_id],
+                tuple(sorted(self._assignments[key], key=lambda a: a.start)),
+                dict(by_rule),
+                self._quotas[payee_id],
+                self._inputs[payee_id],
+                self,
+            )
+            self._evaluators[key] = PayeeEvaluator(family, facts)
+        return self._evaluators[key]
+
+    def _credits_of(self, family_id: str) -> dict[str, list[Credit]]:
+        """Every version's credits of a plan: each version credits the deals dated while it is
+        in force."""
+        if family_id not in self._credits:
+            merged: dict[str, list[Credit]] = defaultdict(list)
+            family = self.families[family_id]
+            for version, (deal_attrs, payee_attrs) in zip(family.versions, self._typed[family_id], strict=True):
+                crediting = Crediting(version, self.data.payees, payee_attrs, self.hierarchy, self.fx)
+                for payee_id, credits in crediting.credit(self.data.deals, deal_attrs).items():
+                    merged[payee_id].extend(credits)
+            for credits in merged.values():
+                credits.sort(key=Credit.sort_key)
+            self._credits[family_id] = dict(merged)
+        return self._credits[family_id]
+
+    def lines_below(self, manager_id: str, period: Period, levels: int | None) -> list[tuple[str, str, str, Decimal]]:
+        """(payee, plan, component, amount) of the reports' statement lines for the same dates."""
+        lines: list[tuple[str, str, str, Decimal]] = []
+        for payee_id, _depth in sorted(self.hierarchy.reports_of(manager_id, period.last_day, levels)):
+            for family_id, family in self.families.items():
+                if (family_id, payee_id) not in self._assignments:
+                    continue
+                header = family.first.header
+                same = header.calendar.period_containing(header.period_kind, period.start)
+                if (same.start, same.end) != (period.start, period.end):
+                    continue  # a plan calculated over other periods cannot be matched line for line
+                statement = self.statement(family_id, payee_id, same)
+                if statement is not None:
+                    lines.extend((payee_id, family_id, line.component.name, line.amount) for line in statement.lines)
+        return lines
 
 
 def _unknown_plans(plans: Sequence[CompiledPlan], data: Dataset) -> list[str]:
@@ -123,31 +241,6 @@ def _unknown_plans(plans: Sequence[CompiledPlan], data: Dataset) -> list[str]:
         where = f" ({', '.join(rows[:3])}{', ...' if len(rows) > 3 else ''})" if rows else ""
         notes.append(f"payees are assigned to plan {plan_id!r}{where}, but no such plan was given")
     return notes
-
-
-def _payee_facts(
-    plan: CompiledPlan,
-    data: Dataset,
-    credits: Mapping[str, Any],
-    payee_attrs: Mapping[str, Mapping[str, Any]],
-    wanted: set[str] | None,
-) -> list[PayeeFacts]:
-    assignments: dict[str, list[Any]] = defaultdict(list)
-    for assignment in data.assignments:
-        if assignment.plan_id == plan.id and (wanted is None or assignment.payee_id in wanted):
-            assignments[assignment.payee_id].append(assignment)
-    quotas: dict[str, dict[tuple[str, str], QuotaFigure]] = defaultdict(dict)
-    for quota in data.quotas:
-        quotas[quota.payee_id][(quota.name, quota.period_label)] = quota
-    facts = []
-    for payee_id in sorted(assignments):
-        payee = data.payees[payee_id]
-        by_rule: dict[str, list[Any]] = defaultdict(list)
-        for credit in credits.get(payee_id, ()):
-            by_rule[credit.rule].append(credit)
-        mine = tuple(sorted(assignments[payee_id], key=lambda a: a.start))
-        facts.append(PayeeFacts(payee, payee_attrs[payee_id], mine, dict(by_rule), quotas[payee_id]))
-    return facts
 
 
 def typed_attributes(plan: CompiledPlan, data: Dataset) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:

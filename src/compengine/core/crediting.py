@@ -1,4 +1,12 @@
-"""The credit stage: which deals count, who is credited, for how much, on which date."""
+"""The credit stage: which deals count, who is credited, for how much, on which date.
+
+A deal reaches a payee by one or more *paths*: as owner or split partner, through a deal
+field naming them, as an overlay (`payees where ...`), or as the manager of any of those
+(a rollup along the reporting line in effect on the credit date).  When one payee is reached
+by several paths of one rule, the rule says whether the credit counts once (the default: the
+shares are added and capped at 100% of the deal, so nobody is credited twice for the same
+deal) or once per path.  Every credit keeps its paths for the trace.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,29 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from compengine.core.data import Deal
+from compengine.core.data import Deal, Payee
 from compengine.core.errors import EvaluationError
-from compengine.core.money import ONE
-from compengine.core.plan import CompiledPlan, CreditRule, RecipientKind
-from compengine.core.scope import DealScope
+from compengine.core.fx import FxTable, FxUse
+from compengine.core.hierarchy import Hierarchy
+from compengine.core.money import ONE, ZERO
+from compengine.core.plan import CompiledPlan, CreditRule, PayeeMatch, RecipientKind
+from compengine.core.scope import DealScope, MatchScope
+
+
+@dataclass(frozen=True, slots=True)
+class CreditPath:
+    """One way a deal reached a payee: `role` (owner, split, deal.<field>, overlay, rollup),
+    the share of the deal it carries, and for a rollup whose credit it rolls up and how far."""
+
+    role: str
+    share: Decimal
+    via: str | None = None
+    level: int = 0
+
+    def describe(self) -> str:
+        if self.via is None:
+            return self.role
+        return f"{self.role} {self.level} via {self.via}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,57 +55,159 @@ class Credit:
     amount: Decimal
     date: dt.date
     attrs: Mapping[str, Any]
+    paths: tuple[CreditPath, ...] = ()
+    fx: FxUse | None = None
+    version: int | None = None  # the plan version that credited it
 
     def sort_key(self) -> tuple[dt.date, str, str]:
         return (self.date, self.deal.id, self.id)
 
 
-def _shares(rule: CreditRule, deal: Deal, attrs: Mapping[str, Any]) -> list[tuple[str, Decimal, str]]:
-    """(payee id, share, role) for each recipient of `deal` under `rule`."""
-    shares: list[tuple[str, Decimal, str]] = []
-    for recipient in rule.recipients:
-        if recipient.kind is RecipientKind.SPLITS:
-            if deal.splits:
-                shares.extend((s.payee_id, s.share, "split") for s in deal.splits)
+class OverlayIndex:
+    """The payees a `payees where ...` condition can hold for, indexed on its equality tests so
+    each deal looks at a handful of candidates instead of every payee."""
+
+    def __init__(self, plan: CompiledPlan, match: PayeeMatch, payees: Mapping[str, Payee], payee_attrs: Mapping[str, Mapping[str, Any]]):
+        self.match = match
+        self.attrs = payee_attrs
+        probe = DealScope(plan, None, {}, plan.header.effective.start or dt.date.min)
+        candidates = [p for p in sorted(payees.values(), key=lambda p: p.id) if self._pre(match, probe, p)]
+        self.index: dict[tuple[Any, ...], list[Payee]] = defaultdict(list)
+        for payee in candidates:
+            self.index[tuple(payee_field(payee, payee_attrs[payee.id], name) for name, _ in match.joins)].append(payee)
+
+    def _pre(self, match: PayeeMatch, probe: DealScope, payee: Payee) -> bool:
+        return match.payee_only is None or bool(match.payee_only(MatchScope(probe, payee, self.attrs[payee.id])))
+
+    def payees_for(self, scope: DealScope) -> list[str]:
+        key = tuple(expr(scope) for _, expr in self.match.joins)
+        residual = self.match.residual
+        return [
+            payee.id for payee in self.index.get(key, ()) if residual is None or residual(MatchScope(scope, payee, self.attrs[payee.id]))
+        ]
+
+
+def payee_field(payee: Payee, attrs: Mapping[str, Any], name: str) -> Any:
+    if name == "id":
+        return payee.id
+    if name == "name":
+        return payee.name
+    if name == "hire_date":
+        return payee.hire_date
+    return attrs.get(name)
+
+
+class Crediting:
+    """Applies one plan version's credit rules to deals."""
+
+    def __init__(
+        self,
+        plan: CompiledPlan,
+        payees: Mapping[str, Payee],
+        payee_attrs: Mapping[str, Mapping[str, Any]],
+        hierarchy: Hierarchy,
+        fx: FxTable,
+    ):
+        self.plan = plan
+        self.hierarchy = hierarchy
+        self.fx = fx
+        self.overlays = {
+            (rule.name, index): OverlayIndex(plan, recipient.match, payees, payee_attrs)
+            for rule in plan.credits.values()
+            for index, recipient in enumerate(rule.recipients)
+            if recipient.kind is RecipientKind.PAYEES and recipient.match is not None
+        }
+
+    def credit(self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Credit]]:
+        """Credits grouped by payee, in date order."""
+        by_payee: dict[str, list[Credit]] = defaultdict(list)
+        for rule in self.plan.credits.values():
+            for deal in deals:
+                for credit in self._credit_deal(rule, deal, attrs_of[deal.id]):
+                    by_payee[credit.payee_id].append(credit)
+        for credits in by_payee.values():
+            credits.sort(key=Credit.sort_key)
+        return dict(by_payee)
+
+    def _credit_deal(self, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any]) -> list[Credit]:
+        plan = self.plan
+        scope = DealScope(plan, deal, attrs, deal.close_date)
+        credit_date = rule.date(scope)
+        if not plan.in_effect(credit_date):
+            return []  # a plan version only credits deals dated while it is in effect
+        fx = self._fx(rule, deal, credit_date)
+        scope = DealScope(plan, deal, attrs, credit_date, fx.rate if fx else None)
+        if rule.filter is not None and not rule.filter(scope):
+            return []
+        full = rule.amount(scope)
+        paths = self._paths(rule, deal, attrs, scope, credit_date)
+        credits = []
+        for payee_id, payee_paths in paths.items():
+            groups = [payee_paths] if rule.counts_once else [[path] for path in payee_paths]
+            for group in groups:
+                share = min(sum((p.share for p in group), ZERO), ONE) if rule.counts_once else group[0].share
+                role = " + ".join(p.describe() for p in group)
+                suffix = "" if rule.counts_once else f"/{group[0].describe()}"
+                credit_id = f"{rule.name}/{deal.id}/{payee_id}{suffix}"
+                credits.append(
+                    Credit(
+                        credit_id, rule.name, deal, payee_id, share, role, full * share, credit_date, attrs, tuple(group), fx, plan.version
+                    )
+                )
+        return credits
+
+    def _fx(self, rule: CreditRule, deal: Deal, credit_date: dt.date) -> FxUse | None:
+        plan = self.plan
+        if deal.currency == plan.header.currency:
+            return None
+        conversion = plan.conversion
+        if conversion is None:
+            raise EvaluationError(
+                f"deal {deal.id} ({deal.ref or 'deals'}) is in {deal.currency} but plan {plan.id} calculates in {plan.header.currency}",
+                span=rule.span,
+                hint='declare it: `convert other currencies at "corporate" rates on the credit date, rounded half up to 2 places`',
+            )
+        day = credit_date
+        if conversion.on == "period end":
+            day = plan.header.calendar.period_containing(plan.header.period_kind, credit_date).last_day
+        return self.fx.use(deal.currency, plan.header.currency, conversion.rate_type, day, f"deal {deal.id}")
+
+    def _paths(self, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any], scope: DealScope, day: dt.date) -> dict[str, list[CreditPath]]:
+        direct: list[tuple[str, CreditPath]] = []
+        for index, recipient in enumerate(rule.recipients):
+            if recipient.kind is RecipientKind.SPLITS:
+                if deal.splits:
+                    direct.extend((s.payee_id, CreditPath("split", s.share)) for s in deal.splits)
+                else:
+                    direct.append((deal.owner, CreditPath("owner", ONE)))
+            elif recipient.kind is RecipientKind.OWNER:
+                direct.append((deal.owner, CreditPath("owner", recipient.share or ONE)))
+            elif recipient.kind is RecipientKind.FIELD:
+                payee_id = attrs.get(recipient.field or "")
+                if payee_id:
+                    direct.append((str(payee_id), CreditPath(f"deal.{recipient.field}", recipient.share or ONE)))
             else:
-                shares.append((deal.owner, ONE, "owner"))
-        elif recipient.kind is RecipientKind.OWNER:
-            shares.append((deal.owner, recipient.share or ONE, "owner"))
-        else:
-            payee_id = attrs.get(recipient.field or "")
-            if payee_id:
-                shares.append((str(payee_id), recipient.share or ONE, f"deal.{recipient.field}"))
-    return shares
+                overlay = self.overlays[(rule.name, index)]
+                direct.extend((payee_id, CreditPath("overlay", ONE)) for payee_id in overlay.payees_for(scope))
+        paths: dict[str, list[CreditPath]] = defaultdict(list)
+        for payee_id, path in direct:
+            paths[payee_id].append(path)
+            if rule.rollup is not None:
+                chain = self.hierarchy.chain(payee_id, day, rule.rollup.levels)
+                for level, manager in enumerate(chain, start=1):
+                    paths[manager].append(CreditPath("rollup", path.share, payee_id, level))
+        return paths
 
 
-def credit_deals(plan: CompiledPlan, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Credit]]:
+def credit_deals(
+    plan: CompiledPlan,
+    deals: Iterable[Deal],
+    attrs_of: Mapping[str, Mapping[str, Any]],
+    payees: Mapping[str, Payee] | None = None,
+    payee_attrs: Mapping[str, Mapping[str, Any]] | None = None,
+    hierarchy: Hierarchy | None = None,
+    fx: FxTable | None = None,
+) -> dict[str, list[Credit]]:
     """Apply every credit rule of `plan` to `deals`; credits grouped by payee, in date order."""
-    by_payee: dict[str, list[Credit]] = defaultdict(list)
-    for rule in plan.credits.values():
-        for deal in deals:
-            for credit in _credit_deal(plan, rule, deal, attrs_of[deal.id]):
-                by_payee[credit.payee_id].append(credit)
-    for credits in by_payee.values():
-        credits.sort(key=Credit.sort_key)
-    return dict(by_payee)
-
-
-def _credit_deal(plan: CompiledPlan, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any]) -> list[Credit]:
-    scope = DealScope(plan, deal, attrs, deal.close_date)
-    credit_date = rule.date(scope)
-    if not plan.in_effect(credit_date):
-        return []  # a plan only credits deals dated while it is in effect
-    scope = DealScope(plan, deal, attrs, credit_date)
-    if rule.filter is not None and not rule.filter(scope):
-        return []
-    if deal.currency != plan.header.currency:
-        raise EvaluationError(
-            f"deal {deal.id} ({deal.ref or 'deals'}) is in {deal.currency} but plan {plan.id} calculates in {plan.header.currency}",
-            span=rule.span,
-            hint="currency conversion is not available yet; exclude the deal with a `where` filter",
-        )
-    full = rule.amount(scope)
-    return [
-        Credit(f"{rule.name}/{deal.id}/{payee_id}/{role}", rule.name, deal, payee_id, share, role, full * share, credit_date, attrs)
-        for payee_id, share, role in _shares(rule, deal, attrs)
-    ]
+    crediting = Crediting(plan, payees or {}, payee_attrs or {}, hierarchy or Hierarchy(()), fx or FxTable(()))
+    return crediting.credit(deals, attrs_of)

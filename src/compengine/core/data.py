@@ -72,13 +72,57 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class QuotaFigure:
-    """A quota as given in the data: for a fiscal year (`FY2026`) or one period (`2026-Q1`)."""
+    """A quota as given in the data: for a fiscal year (`FY2026`) or one period (`2026-Q1`).
+
+    `effective_from` is set when a quota changes inside its year or period: the figure then
+    applies from that date on, and the plan's convention for changes within a period says
+    how the two figures are combined.
+    """
 
     payee_id: str
     name: str
     period_label: str
     amount: Decimal
     currency: str
+    ref: RowRef | None = None
+    effective_from: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportingLine:
+    """`payee_id` reports to `manager_id` over `[start, end)`."""
+
+    payee_id: str
+    manager_id: str
+    start: date
+    end: date | None
+    ref: RowRef | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRate:
+    """One unit of `from_currency` is worth `rate` of `to_currency`, from `start` on, for the
+    named rate type (corporate, budget, spot...), until the next rate of the same kind."""
+
+    from_currency: str
+    to_currency: str
+    rate_type: str
+    start: date
+    rate: Decimal
+    ref: RowRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputValue:
+    """A per-payee value supplied for a period (an MBO score, a discretionary amount)."""
+
+    payee_id: str
+    name: str
+    period_label: str
+    value: str
     ref: RowRef | None = None
 
 
@@ -91,3 +135,6 @@ class Dataset:
     assignments: tuple[Assignment, ...]
     quotas: tuple[QuotaFigure, ...]
     sources: Mapping[str, str] = field(default_factory=dict)  # file name -> sha256
+    reporting_lines: tuple[ReportingLine, ...] = ()
+    exchange_rates: tuple[ExchangeRate, ...] = ()
+    inputs: tuple[InputValue, ...] = ()

@@ -34,8 +34,10 @@ from compengine.core.plan import (
     MeasureDef,
     PaysReward,
     PerCreditBasis,
+    PlanFamily,
     RateReward,
     TieredReward,
+    component_named,
 )
 from compengine.core.records import Attribution, CreditPayout, InputRecord, RewardDetail, Step, Term
 from compengine.core.rounding import RoundingLevel, allocate, round_amount, round_shared
@@ -93,8 +95,9 @@ class _Draft:
 class PayeeEvaluator:
     """Evaluates one payee under one plan, period by period through the fiscal year."""
 
-    def __init__(self, plan: CompiledPlan, facts: PayeeFacts):
-        self.plan = plan
+    def __init__(self, family: PlanFamily | CompiledPlan, facts: PayeeFacts):
+        self.family = family if isinstance(family, PlanFamily) else PlanFamily((family,))
+        self.plan = self.family.first
         self.facts = facts
         self.statements: dict[str, Statement | None] = {}
 
@@ -108,42 +111,34 @@ class PayeeEvaluator:
                 self.statements[earlier.label] = self._evaluate(earlier)
         return self.statements[period.label]
 
-    def _employed(self, period: Period) -> bool:
-        """Not before the hire date, nor from the termination date on (proration of partial
-        periods needs a declared convention and is not applied here)."""
-        payee = self.facts.payee
-        hired = payee.hire_date is None or payee.hire_date < period.end
-        left = payee.termination_date is not None and payee.termination_date <= period.start
-        return hired and not left
-
-    def _in_effect(self, period: Period) -> bool:
-        effective = self.plan.header.effective
-        return (effective.start is None or effective.start < period.end) and (effective.end is None or period.start < effective.end)
-
     def earlier_paid(self, component: Component, period: Period, window: Window) -> Decimal:
-        """What `component` paid in the periods of `window` before `period`."""
+        """What `component` (by name) paid in the periods of `window` before `period`."""
         start, _ = self.plan.header.calendar.window(window, period)
         paid = ZERO
         for statement in self.statements.values():
             if statement is None or not (start <= statement.period.start < period.start):
                 continue
-            paid += next(line.amount for line in statement.lines if line.component.name == component.name)
+            paid += sum((line.amount for line in statement.lines if line.component.name == component.name), ZERO)
         return paid
 
     def _evaluate(self, period: Period) -> Statement | None:
-        assignment = self.facts.assignment_for(period)
-        if assignment is None or not self._in_effect(period) or not self._employed(period):
+        version = self.family.for_period(period.start, period.end)
+        if version is None:
             return None
-        scope = PeriodScope(self.plan, self.facts, period, assignment)
-        drafts = [self._component(component, scope) for component in self.plan.components]
-        return _finish_statement(self.plan, self.facts, period, drafts)
+        cover = self.facts.coverage_of(version, period)
+        if cover is None:
+            return None
+        scope = PeriodScope(version, self.facts, period, cover.last.assignment)
+        scope.cover = cover
+        drafts = [self._component(component, scope) for component in version.components]
+        return _finish_statement(version, self.facts, period, drafts)
 
     def _component(self, component: Component, scope: PeriodScope) -> _Draft:
         steps: list[Step] = []
         reward: RewardDetail | None = None
         payouts: list[CreditPayout] = []
         if isinstance(component.basis, PerCreditBasis):
-            subtotal, payouts, weights = _per_credit(component, component.basis, scope)
+            subtotal, payouts, weights = _per_credit(component, component.basis, scope, self.family)
             value = subtotal
         else:
             reward = _aggregate(component, component.basis, scope)
@@ -237,11 +232,17 @@ class PayeeEvaluator:
 
 
 # ------------------------------------------------------------------ per-credit components
-def _per_credit(component: Component, basis: PerCreditBasis, scope: PeriodScope) -> tuple[Decimal, list[CreditPayout], dict[str, Decimal]]:
+def _per_credit(
+    component: Component, basis: PerCreditBasis, scope: PeriodScope, family: PlanFamily
+) -> tuple[Decimal, list[CreditPayout], dict[str, Decimal]]:
+    """Pay each credit of the period, in the declared order, under the plan version in force on
+    its date (a revision during the period changes how later credits are paid)."""
     credits = scope.facts.credits.get(basis.credit, [])
     period = scope.period
-    reward = component.reward
-    tiered = isinstance(reward, TieredReward)
+    cover = scope.cover
+    tiered = isinstance(component.reward, TieredReward) or any(
+        isinstance(getattr(component_named(v, component.name), "reward", None), TieredReward) for v in family.versions
+    )
     position = ZERO
     if tiered:
         run_start, _ = scope.window_range(basis.running)
@@ -252,7 +253,10 @@ def _per_credit(component: Component, basis: PerCreditBasis, scope: PeriodScope)
     for credit in credits:
         if not (period.start <= credit.date < period.end):
             continue
-        cscope = CreditScope(scope, credit)
+        if cover is not None and not cover.full and not cover.contains(credit.date):
+            continue  # dated while the payee was not on this plan
+        version = family.at(credit.date) or scope.plan
+        cscope = CreditScope(scope, credit, version if version is not scope.plan else None)
         if not _passes(basis.filter, cscope):
             continue
         if component.during is not None and not component.during.contains(credit.date):
@@ -267,18 +271,19 @@ def _per_credit(component: Component, basis: PerCreditBasis, scope: PeriodScope)
     policy = scope.plan.header.rounding
     for _, cscope in current:
         credit = cscope.credit
-        pays = component.during is None or component.during.contains(credit.date)
-        if tiered:
-            assert isinstance(reward, TieredReward)
+        paying = component_named(cscope.plan, component.name) or component
+        reward = paying.reward
+        pays = paying.during is None or paying.during.contains(credit.date)
+        if isinstance(reward, TieredReward):
             detail = _tiered(reward, cscope, position, position + credit.amount, running=True)
-            position += credit.amount
-            if not pays:
-                continue
         else:
             detail = _flat_reward(reward, cscope, credit)
+        position += credit.amount
+        if not pays:
+            continue
         steps: list[Step] = []
-        value = _apply_multipliers(component, cscope, detail.value, steps)
-        for limit in component.limits:
+        value = _apply_multipliers(paying, cscope, detail.value, steps)
+        for limit in paying.limits:
             if limit.scope is LimitScope.DEAL:
                 value = _limit_step(limit, "per deal", value, limit.amount(cscope), steps)
         if policy.level is RoundingLevel.CREDIT:
@@ -300,11 +305,21 @@ def _per_credit(component: Component, basis: PerCreditBasis, scope: PeriodScope)
                 tuple(steps),
                 value,
                 tuple(cscope.records.values()),
+                cscope.plan.version if cscope.plan is not scope.plan else None,
+                tuple((path.describe(), path.share) for path in credit.paths),
+                _fx_detail(credit),
             )
         )
         weights[credit.deal.id] += value
         subtotal += value
     return subtotal, payouts, dict(weights)
+
+
+def _fx_detail(credit: Credit) -> tuple[str, str, str, str, Decimal] | None:
+    fx = credit.fx
+    if fx is None:
+        return None
+    return (fx.source, fx.target, fx.rate_type, fx.day.isoformat(), fx.rate)
 
 
 def _passes(condition: Expression | None, scope: Scope) -> bool:

@@ -84,6 +84,22 @@ class RecipientKind(Enum):
     OWNER = "owner"
     FIELD = "field"
     SPLITS = "deal splits"
+    PAYEES = "payees where"
+
+
+@dataclass(frozen=True, slots=True)
+class PayeeMatch:
+    """`payees where <condition>`: every payee the condition holds for (an overlay).
+
+    The compiler splits the condition so matching needs no scan of every payee per deal:
+    `payee_only` conjuncts pre-filter the payees once, each `join` (`payee.x == <deal side>`)
+    is looked up in an index, and `residual` is what is left to test per candidate.
+    """
+
+    condition: Expression
+    payee_only: Expression | None
+    joins: tuple[tuple[str, Expression], ...]
+    residual: Expression | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,15 @@ class Recipient:
     kind: RecipientKind
     field: str | None = None
     share: Decimal | None = None  # fraction; None means "all of it" for a single recipient
+    match: PayeeMatch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Managers above each recipient are credited too, `levels` deep (None: to the top)."""
+
+    levels: int | None
+    span: SourceSpan
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +126,8 @@ class CreditRule:
     recipients: tuple[Recipient, ...]
     amount: Expression
     date: Expression
+    rollup: Rollup | None = None
+    counts_once: bool = True  # a payee reached by several paths is credited once, not per path
 
 
 class Aggregate(Enum):
@@ -178,7 +205,104 @@ class LetDef:
     expr: Expression
 
 
-Definition = ParameterDef | TableDef | MeasureDef | QuotaDef | LetDef | CurveDef
+@dataclass(frozen=True, slots=True)
+class EarningsDef:
+    """What the payee's reports earned in the period: lines of their statements."""
+
+    name: str
+    span: SourceSpan
+    levels: int | None  # 1: direct reports; None: all levels
+    components: tuple[str, ...] | None  # only these components' lines
+    plan: str | None  # only lines of this plan
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDef:
+    """One labelled rule setting a decided value; `overrides` are the rules it is an
+    exception to, directly or through other exceptions."""
+
+    name: str
+    description: str | None
+    span: SourceSpan
+    value: Expression
+    when: Expression | None
+    overrides: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedDef:
+    """A value set by labelled rules (default logic with explicit exceptions)."""
+
+    name: str
+    span: SourceSpan
+    type: Type
+    rules: tuple[RuleDef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionCell:
+    """A test on one input: any, equals (value), in (values), range [low, high), below, from."""
+
+    kind: str
+    values: tuple[Any, ...]
+
+    def holds(self, value: Any) -> bool:
+        kind = self.kind
+        if kind == "any":
+            return True
+        if kind == "equals":
+            return bool(value == self.values[0])
+        if kind == "set":
+            return value in self.values
+        if kind == "range":
+            return bool(self.values[0] <= value < self.values[1])
+        if kind == "below":
+            return bool(value < self.values[0])
+        return bool(value >= self.values[0])
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRowDef:
+    cells: tuple[DecisionCell, ...]
+    output: Expression
+    span: SourceSpan
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionTableDef:
+    """A decision table read by a hit policy: unique, first, or collect sum/max/min."""
+
+    name: str
+    span: SourceSpan
+    type: Type
+    policy: str
+    inputs: tuple[Expression, ...]
+    rows: tuple[DecisionRowDef, ...]
+    otherwise: Expression | None
+
+
+@dataclass(frozen=True, slots=True)
+class InputDef:
+    """A per-payee value supplied as data for each period (inputs.csv)."""
+
+    name: str
+    span: SourceSpan
+    type: Type
+    default: Any | None
+
+
+Definition = ParameterDef | TableDef | MeasureDef | QuotaDef | LetDef | CurveDef | EarningsDef | DecidedDef | DecisionTableDef | InputDef
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """How deals in other currencies become plan currency: which rate type, on which date
+    (the credit date, or the end of the credit's period), and how converted amounts round."""
+
+    rate_type: str
+    on: str  # "credit date" | "period end"
+    rounding: RoundingPolicy | None
 
 
 # ------------------------------------------------------------------ components
@@ -286,6 +410,9 @@ class Component:
 
 @dataclass(frozen=True)
 class CompiledPlan:
+    """One version of a plan.  A plan with revisions compiles to one CompiledPlan per version,
+    each in effect over its `segment` of the plan's effective range."""
+
     header: PlanHeader
     source_sha256: str
     source_file: str
@@ -296,10 +423,63 @@ class CompiledPlan:
     components: tuple[Component, ...]
     deal_attributes: tuple[AttributeDef, ...] = field(default=())
     payee_attributes: tuple[AttributeDef, ...] = field(default=())
+    proration: str | None = None  # "calendar days" | "weekdays"
+    changes: str | None = None  # "split" | "period end"
+    conversion: Conversion | None = None
+    segment: Interval | None = None  # this version's part of the effective range
+    revision_note: str | None = None
 
     @property
     def id(self) -> str:
         return self.header.id
 
+    @property
+    def version(self) -> int:
+        return self.header.version
+
+    @property
+    def in_force(self) -> Interval:
+        return self.segment or self.header.effective
+
     def in_effect(self, day: date) -> bool:
-        return self.header.effective.contains(day)
+        return self.in_force.contains(day)
+
+
+@dataclass(frozen=True)
+class PlanFamily:
+    """All versions of one plan, in date order: the base version and each revision."""
+
+    versions: tuple[CompiledPlan, ...]
+
+    @property
+    def id(self) -> str:
+        return self.versions[0].id
+
+    @property
+    def first(self) -> CompiledPlan:
+        return self.versions[0]
+
+    def at(self, day: date) -> CompiledPlan | None:
+        """The version in force on `day`."""
+        for version in self.versions:
+            if version.in_effect(day):
+                return version
+        return None
+
+    def for_period(self, start: date, end: date) -> CompiledPlan | None:
+        """The version a period's statement follows: the one in force on its last day, or
+        (when the plan ends inside the period) the last one in force during it."""
+        last_day = date.fromordinal(end.toordinal() - 1)
+        found = self.at(last_day)
+        if found is not None:
+            return found
+        overlapping = [
+            v
+            for v in self.versions
+            if (v.in_force.start is None or v.in_force.start < end) and (v.in_force.end is None or start < v.in_force.end)
+        ]
+        return overlapping[-1] if overlapping else None
+
+
+def component_named(plan: CompiledPlan, name: str) -> Component | None:
+    return next((c for c in plan.components if c.name == name), None)

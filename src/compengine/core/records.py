@@ -95,6 +95,9 @@ class CreditPayout:
     steps: tuple[Step, ...]
     payout: Decimal
     inputs: tuple[InputRecord, ...] = ()
+    version: int | None = None  # the plan version it was paid under, when not the statement's
+    paths: tuple[tuple[str, Decimal], ...] = ()  # how the deal reached the payee: (path, share)
+    fx: tuple[str, str, str, str, Decimal] | None = None  # (from, to, rate type, date, rate)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ class Kind(Enum):
     BOOLEAN = "boolean"
     TEXT = "text"
     PAYEE = "payee"
+    TEXT_LIST = "text list"
 
 
 #: Kinds whose values are plain decimals without a currency; they compare with one another.
@@ -62,9 +63,10 @@ DURATION = Type(Kind.DURATION)
 BOOLEAN = Type(Kind.BOOLEAN)
 TEXT = Type(Kind.TEXT)
 PAYEE = Type(Kind.PAYEE)
+TEXT_LIST = Type(Kind.TEXT_LIST)
 
 #: Type names a plan may write in a declaration (`deal attribute term: count`).
-TYPE_NAMES: dict[str, Kind] = {k.value: k for k in Kind}
+TYPE_NAMES: dict[str, Kind] = {k.value: k for k in Kind if k is not Kind.TEXT_LIST}
 
 
 class UnitError(Exception):

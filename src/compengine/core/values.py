@@ -89,6 +89,8 @@ def parse_value(text: str, type_: Type) -> Any:
         raise ValueError(f"{raw!r} is not true or false")
     if kind is Kind.DURATION:
         return _parse_duration(raw)
+    if kind is Kind.TEXT_LIST:
+        return tuple(item.strip() for item in raw.split(";") if item.strip())
     return raw
 
 
@@ -120,6 +122,8 @@ def show(value: Any, type_: Type | None, places: int | None = None) -> str:
         return group_digits(trim(value)) if abs(value) < Decimal("1e15") else decimal_str(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, tuple):
+        return "; ".join(str(v) for v in value)
     return str(value)
 
 

@@ -20,15 +20,29 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from compengine.core.data import Assignment, Dataset, Deal, Payee, QuotaFigure, RowRef, SplitShare
+from compengine.core.data import (
+    Assignment,
+    Dataset,
+    Deal,
+    ExchangeRate,
+    InputValue,
+    Payee,
+    QuotaFigure,
+    ReportingLine,
+    RowRef,
+    SplitShare,
+)
 from compengine.core.errors import DataError, DataIssue
 from compengine.core.money import HUNDRED, is_currency_code, parse_decimal
 
 PAYEE_COLUMNS = ("payee_id", "name", "hire_date", "termination_date")
 ASSIGNMENT_COLUMNS = ("payee_id", "plan", "effective_from", "effective_until", "target_incentive", "currency")
-QUOTA_COLUMNS = ("payee_id", "quota", "period", "amount", "currency")
+QUOTA_COLUMNS = ("payee_id", "quota", "period", "amount", "currency", "effective_from")
 DEAL_COLUMNS = ("deal_id", "owner", "type", "product", "amount", "currency", "close_date", "splits")
-OPTIONAL_COLUMNS = {"termination_date", "effective_until", "splits"}
+REPORTING_COLUMNS = ("payee_id", "manager_id", "effective_from", "effective_until")
+RATE_COLUMNS = ("from_currency", "to_currency", "rate_type", "effective_from", "rate")
+INPUT_COLUMNS = ("payee_id", "input", "period", "value")
+OPTIONAL_COLUMNS = {"termination_date", "effective_until", "splits", "effective_from"}
 _QUOTA_PERIOD = re.compile(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-M(0[1-9]|1[0-2])")
 _SPLIT = re.compile(r"\s*([^:;]+?)\s*:\s*(\d+(?:\.\d+)?)\s*%\s*")
 
@@ -90,7 +104,12 @@ FILES = {
     "assignments.csv": ASSIGNMENT_COLUMNS,
     "quotas.csv": QUOTA_COLUMNS,
     "deals.csv": DEAL_COLUMNS,
+    "reporting_lines.csv": REPORTING_COLUMNS,
+    "exchange_rates.csv": RATE_COLUMNS,
+    "inputs.csv": INPUT_COLUMNS,
 }
+#: Files a company without hierarchies, foreign currencies or MBOs can leave out.
+OPTIONAL_FILES = {"reporting_lines.csv", "exchange_rates.csv", "inputs.csv"}
 _EXTRA_COLUMNS_ALLOWED = {"payees.csv", "deals.csv"}
 
 
@@ -126,9 +145,12 @@ def _build(tables: dict[str, list[_Row]], issues: list[DataIssue], hashes: dict[
     assignments = _assignments(tables["assignments.csv"], payees, issues)
     quotas = _quotas(tables["quotas.csv"], payees, issues)
     deals = _deals(tables["deals.csv"], payees, issues)
+    lines = _reporting_lines(tables["reporting_lines.csv"], payees, issues)
+    rates = _exchange_rates(tables["exchange_rates.csv"], issues)
+    inputs = _inputs(tables["inputs.csv"], payees, issues)
     if issues:
         raise DataError(issues)
-    return Dataset(payees, tuple(deals), tuple(assignments), tuple(quotas), hashes)
+    return Dataset(payees, tuple(deals), tuple(assignments), tuple(quotas), hashes, tuple(lines), tuple(rates), tuple(inputs))
 
 
 def _read(
@@ -140,6 +162,8 @@ def _read(
     extra_allowed: bool = False,
 ) -> list[_Row]:
     path = root / name
+    if name in OPTIONAL_FILES and not path.exists():
+        return []
     try:
         raw = path.read_bytes()
     except OSError:
@@ -246,7 +270,7 @@ def _check_overlaps(assignments: list[Assignment], issues: list[DataIssue]) -> N
 
 
 def _quotas(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[QuotaFigure]:
-    found: dict[tuple[str, str, str], QuotaFigure] = {}
+    found: dict[tuple[str, str, str, date | None], QuotaFigure] = {}
     for row in rows:
         payee_id = _known_payee(row, "payee_id", payees)
         name = row.text("quota")
@@ -259,12 +283,14 @@ def _quotas(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue])
         if amount is not None and amount < 0:
             row.problem("amount", "a quota cannot be negative")
         currency = row.currency()
-        key = (payee_id, name, period)
+        since = row.day("effective_from", required=False)
+        key = (payee_id, name, period, since)
         if key in found:
-            row.problem("period", f"payee {payee_id} already has a {name!r} quota for {period} ({found[key].ref})")
+            when = f" from {since}" if since else ""
+            row.problem("period", f"payee {payee_id} already has a {name!r} quota for {period}{when} ({found[key].ref})")
             continue
         if payee_id and name and period and amount is not None and currency:
-            found[key] = QuotaFigure(payee_id, name, period, amount, currency, row.ref())
+            found[key] = QuotaFigure(payee_id, name, period, amount, currency, row.ref(), since)
     return list(found.values())
 
 
@@ -314,3 +340,81 @@ def _splits(row: _Row, payees: dict[str, Payee]) -> tuple[SplitShare, ...] | Non
         row.problem("splits", f"the shares add up to {total.normalize():f}%, not 100%")
         return None
     return tuple(shares)
+
+
+def _reporting_lines(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[ReportingLine]:
+    found: list[ReportingLine] = []
+    for row in rows:
+        payee_id = _known_payee(row, "payee_id", payees)
+        manager_id = _known_payee(row, "manager_id", payees)
+        start = row.day("effective_from")
+        end = row.day("effective_until", required=False)
+        if payee_id and payee_id == manager_id:
+            row.problem("manager_id", f"payee {payee_id} cannot report to themselves")
+            continue
+        if start and end and end <= start:
+            row.problem("effective_until", f"{end} is not after {start}")
+            continue
+        if payee_id and manager_id and start:
+            found.append(ReportingLine(payee_id, manager_id, start, end, row.ref()))
+    by_payee: dict[str, list[ReportingLine]] = {}
+    for line in found:
+        by_payee.setdefault(line.payee_id, []).append(line)
+    for payee_id, lines in by_payee.items():
+        lines.sort(key=lambda line: line.start)
+        for previous, current in itertools.pairwise(lines):
+            if previous.end is None or previous.end > current.start:
+                ref = current.ref
+                issues.append(
+                    DataIssue(
+                        ref.file if ref else "reporting_lines.csv",
+                        ref.row if ref else None,
+                        "effective_from",
+                        f"payee {payee_id} already reports to {previous.manager_id} then ({previous.ref})",
+                    )
+                )
+    return found
+
+
+def _exchange_rates(rows: list[_Row], issues: list[DataIssue]) -> list[ExchangeRate]:
+    found: dict[tuple[str, str, str, date], ExchangeRate] = {}
+    for row in rows:
+        source = row.currency("from_currency")
+        target = row.currency("to_currency")
+        rate_type = row.text("rate_type")
+        start = row.day("effective_from")
+        rate = row.amount("rate")
+        if rate is not None and rate <= 0:
+            row.problem("rate", "an exchange rate must be above 0")
+            continue
+        if source and source == target:
+            row.problem("to_currency", "a rate converts between two different currencies")
+            continue
+        if not (source and target and rate_type and start and rate is not None):
+            continue
+        key = (source, target, rate_type, start)
+        if key in found:
+            row.problem("effective_from", f"there is already a {rate_type} {source}→{target} rate from {start} ({found[key].ref})")
+            continue
+        found[key] = ExchangeRate(source, target, rate_type, start, rate, row.ref())
+    return list(found.values())
+
+
+def _inputs(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[InputValue]:
+    found: dict[tuple[str, str, str], InputValue] = {}
+    for row in rows:
+        payee_id = _known_payee(row, "payee_id", payees)
+        name = row.text("input")
+        period = row.text("period")
+        if period and not _QUOTA_PERIOD.fullmatch(period):
+            row.problem(
+                "period", f"{period!r} is not a period; write 2026-Q1 for a quarter, 2026-M03 for a fiscal month or FY2026 for a year"
+            )
+        value = row.text("value")
+        key = (payee_id, name, period)
+        if key in found:
+            row.problem("period", f"payee {payee_id} already has a {name!r} input for {period} ({found[key].ref})")
+            continue
+        if payee_id and name and period and value:
+            found[key] = InputValue(payee_id, name, period, value, row.ref())
+    return list(found.values())

@@ -14,12 +14,23 @@ from decimal import Decimal
 from compengine.core.source import SourceSpan
 from compengine.lang import ast
 
-#: Fields that record where or how something was written, not what it means.
-IGNORED_FIELDS = frozenset({"span", "name_span", "path", "text", "comments"})
+#: Fields of the whole file that are not part of any item's meaning.
+FILE_FIELDS = frozenset({"path", "text", "comments"})
+
+
+def _ignored(node: object, name: str) -> bool:
+    """Whether a field records where something was written rather than what it means: every
+    span (`span`, `name_span`, `rollup_span`...), and the file's own bookkeeping.
+
+    Only positions are left out: a `text` or `path` field of a node (a `Word`'s name, a
+    `cites` text, a `use` path) is meaning and is compared.
+    """
+    return name == "span" or name.endswith("_span") or (isinstance(node, ast.PlanFile) and name in FILE_FIELDS)
 
 
 def dump_plan(plan_file: ast.PlanFile) -> list[object]:
-    """The items of a plan (header and declarations, in order) as nested data."""
+    """The items of a plan (headers, uses, revision markers and declarations, in source
+    order) as nested data; which revision a declaration belongs to follows from the order."""
     return [dump(item) for item in plan_file.items]
 
 
@@ -38,7 +49,7 @@ def dump(value: object) -> object:
     if isinstance(value, list | tuple):
         return [dump(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: dump(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name not in IGNORED_FIELDS}
+        fields = {f.name: dump(getattr(value, f.name)) for f in dataclasses.fields(value) if not _ignored(value, f.name)}
         return {"node": type(value).__name__, **fields}
     if value is None or isinstance(value, str | int | bool):
         return value

@@ -103,19 +103,19 @@ class _Builder:
             node: ast.Node
             if child.data == "plan_header":
                 node = self.plan_header(child)
-                header = header or node  # type: ignore[assignment]
+                header = header or node
             elif child.data == "library_header":
                 node = self.library_header(child)
-                library = library or node  # type: ignore[assignment]
+                library = library or node
             elif child.data == "use_decl":
                 node = self.use_decl(child)
-                uses.append(node)  # type: ignore[arg-type]
+                uses.append(node)
             elif child.data == "revision_decl":
                 node = self.revision_decl(child)
-                revisions.append(ast.Revision(node, []))  # type: ignore[arg-type]
+                revisions.append(ast.Revision(node, []))
             else:
                 node = self._decls[str(child.data)](child)
-                (revisions[-1].decls if revisions else decls).append(node)  # type: ignore[arg-type]
+                (revisions[-1].decls if revisions else decls).append(node)
             items.append(node)
         return ast.PlanFile(self.path, text, header, decls, items, comments, library, uses, revisions)
 

@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from compengine.core import units
 from compengine.core.periods import PeriodKind, Window
 from compengine.core.plan import Level
-from compengine.core.rounding import RoundingMode, RoundingPolicy
+from compengine.core.rounding import RoundingLevel, RoundingMode, RoundingPolicy
 from compengine.core.source import SourceSpan
 from compengine.core.units import Kind, Type, UnitError
 from compengine.lang import ast
@@ -104,6 +104,12 @@ class CheckResult:
     types: dict[int, Type]
     uses: dict[int, Uses]
     component_deps: dict[str, set[str]]
+    version: VersionInfo | None = None
+    rules: dict[str, ast.RuleDecl] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)  # definitions and attributes some component reaches
+    proration: str | None = None
+    changes: str | None = None
+    conversion: tuple[str, str, RoundingPolicy | None] | None = None
 
     def type_of(self, expr: ast.Expr) -> Type:
         return self.types[id(expr)]
@@ -112,17 +118,37 @@ class CheckResult:
         return level_of(self.uses[id(expr)])
 
 
-VALUE_KINDS = ("parameter", "table", "let", "measure")
+VALUE_KINDS = ("parameter", "table", "let", "measure", "decided value", "decision", "input")
+LIBRARY_KINDS = (ast.AttributeDecl, ast.ParameterDecl, ast.TableDecl, ast.CurveDecl, ast.DecisionDecl, ast.LetDecl)
+PRORATIONS = ("calendar days", "weekdays")
+POLICIES = ("unique", "first", "collect sum", "collect max", "collect min")
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class VersionInfo:
+    """Which version of a plan is being checked: the base, or a revision from a date."""
+
+    version: int
+    start: date | None  # None: the base version, from the plan's start
+    end: date | None  # None: until the plan's end
+    note: str | None = None
+
+
 class Checker:
-    def __init__(self, plan_file: ast.PlanFile):
+    def __init__(self, plan_file: ast.PlanFile, decls: Sequence[ast.Decl] | None = None, version: VersionInfo | None = None):
         self.file = plan_file
+        self.decls: list[ast.Decl] = list(plan_file.decls if decls is None else decls)
+        self.version = version
+        self.library = plan_file.library is not None and plan_file.header is None
         self.diagnostics: list[Diagnostic] = []
         self.header: HeaderInfo | None = None
         self.currency: str | None = None
         self.defs: dict[str, DefInfo] = {}
+        self.rules: dict[str, ast.RuleDecl] = {}
+        self.proration: str | None = None
+        self.changes: str | None = None
+        self.conversion: tuple[str, str, RoundingPolicy | None] | None = None
         self.components: list[ast.ComponentDecl] = []
         self.attributes: dict[str, tuple[Type, ast.AttributeDecl]] = {}
         self.types: dict[int, Type] = {}
@@ -135,7 +161,10 @@ class Checker:
 
     # ---------------------------------------------------------------- driver
     def run(self) -> CheckResult:
-        self.check_header()
+        if self.library:
+            self.check_library()
+        else:
+            self.check_header()
         self.collect()
         for name, info in self.defs.items():
             self.ensure(name, info.decl.name.span)
@@ -153,6 +182,12 @@ class Checker:
             self.types,
             self.uses,
             self.component_deps,
+            self.version,
+            self.rules,
+            self.used_names(),
+            self.proration,
+            self.changes,
+            self.conversion,
         )
 
     def error(self, span: SourceSpan, code: str, message: str, hint: str | None = None) -> None:
@@ -187,8 +222,28 @@ class Checker:
         elif "currency" in clauses:
             self.currency = str(clauses["currency"].values[0])
 
+    def check_library(self) -> None:
+        library = self.file.library
+        assert library is not None
+        for item in self.file.items:
+            if isinstance(item, ast.LibraryHeader) and item is not library:
+                self.error(item.span, "E010", "a file holds one library; this is a second header", "put each library in its own file")
+            if isinstance(item, ast.PlanHeader | ast.RevisionDecl):
+                self.error(
+                    item.span, "E017", "a library holds shared definitions only, not a plan or its revisions", "move this into a plan file"
+                )
+        for decl in self.decls:
+            if not isinstance(decl, LIBRARY_KINDS):
+                self.error(
+                    decl.span,
+                    "E017",
+                    f"a library can share attributes, parameters, tables, curves, decision tables and lets, not a {decl.keyword}",
+                    "move this into the plans that need it",
+                )
+
     def _header_values(self, header: ast.PlanHeader, clauses: dict[str, ast.HeaderClause]) -> HeaderInfo | None:
         ok = True
+        self._policies(clauses)
         required = {
             "version": "version 1",
             "effective": "effective 2026-01-01 until 2027-01-01",
@@ -227,7 +282,7 @@ class Checker:
                 ok = False
         if not ok or period_kind is None or month is None or rounding is None or effective is None:
             return None
-        version = clauses["version"].values[0]
+        version = clauses["version"].values[0] if self.version is None else self.version.version
         assert isinstance(version, int)
         return HeaderInfo(
             header.name.text,
@@ -240,6 +295,37 @@ class Checker:
             rounding,
             header.span,
         )
+
+    def _policies(self, clauses: dict[str, ast.HeaderClause]) -> None:
+        """Proration, changes within a period and currency conversion (all optional clauses)."""
+        proration = clauses.get("proration")
+        if proration is not None:
+            words = " ".join(str(v) for v in proration.values)
+            if words not in PRORATIONS:
+                self.error(
+                    proration.span,
+                    "E014",
+                    f"`proration by {words}` is not a day-count convention",
+                    choose_hint(words, list(PRORATIONS)),
+                )
+            else:
+                self.proration = words
+        changes = clauses.get("changes")
+        if changes is not None:
+            self.changes = str(changes.values[0])
+        conversion = clauses.get("conversion")
+        if conversion is not None:
+            rate_type, on, rounded, mode, places = conversion.values
+            policy = None
+            if rounded == "rounded":
+                assert isinstance(places, int)
+                if mode not in ROUNDING_MODES:
+                    self.error(conversion.words[0].span, "E014", f"`half {mode}` is not a rounding mode", "write `half up` or `half even`")
+                elif places > 6:
+                    self.error(conversion.span, "E014", f"rounding to {places} places is finer than any currency", "use 0 to 6 places")
+                else:
+                    policy = RoundingPolicy(RoundingMode.HALF_UP if mode == "up" else RoundingMode.HALF_EVEN, places, RoundingLevel.CREDIT)
+            self.conversion = (str(rate_type), str(on), policy)
 
     def _choice(self, clause: ast.HeaderClause | None, index: int, choices: Mapping[str, T], what: str) -> T | None:
         if clause is None:
@@ -279,7 +365,10 @@ class Checker:
     # ---------------------------------------------------------------- declarations
     def collect(self) -> None:
         names: dict[str, ast.Decl] = {}
-        for decl in self.file.decls:
+        for decl in self.decls:
+            if isinstance(decl, ast.RuleDecl):
+                self.collect_rule(decl, names)
+                continue
             if isinstance(decl, ast.ComponentDecl):
                 if any(c.name.text == decl.name.text for c in self.components):
                     self.error(decl.name.span, "E021", f"component `{decl.name.text}` is defined twice", "give each component its own name")
@@ -300,6 +389,28 @@ class Checker:
             names[name] = decl
             self.defs[name] = DefInfo(decl.keyword, decl)
 
+    def collect_rule(self, decl: ast.RuleDecl, names: dict[str, ast.Decl]) -> None:
+        """A rule labels one way of setting a value; the rules setting one value define it."""
+        label = decl.name.text
+        if label in self.rules:
+            first = self.rules[label].name.span
+            self.error(decl.name.span, "E021", f"rule `{label}` is already defined at line {first.line}", "give each rule its own label")
+            return
+        self.rules[label] = decl
+        target = decl.target.text
+        existing = names.get(target)
+        if existing is not None and not isinstance(existing, ast.RuleDecl):
+            self.error(
+                decl.target.span,
+                "E021",
+                f"`{target}` is already defined at line {existing.name.span.line}, so rules cannot set it",
+                "rules set a value that only rules define; rename one of them",
+            )
+            return
+        if existing is None:
+            names[target] = decl
+            self.defs[target] = DefInfo("decided value", decl)
+
     def collect_attribute(self, decl: ast.AttributeDecl) -> None:
         key = f"{decl.owner}.{decl.name.text}"
         builtins = DEAL_FIELDS if decl.owner == "deal" else PAYEE_FIELDS
@@ -319,6 +430,11 @@ class Checker:
             )
             return
         type_ = units.money(self.currency) if kind is Kind.MONEY else Type(kind)
+        if decl.is_list:
+            if kind is not Kind.TEXT:
+                self.error(decl.type_name.span, "E023", "only text can be a list", "write `text list`")
+                return
+            type_ = units.TEXT_LIST
         if decl.default is not None:
             default_type, _ = self.expr(decl.default, CONSTANT)
             if default_type is not None and not _assignable(default_type, type_):
@@ -372,6 +488,20 @@ class Checker:
         elif isinstance(decl, ast.LetDecl):
             found, info.uses = self.expr(decl.expr, ANYWHERE, info.deps)
             info.type = self._check_annotation(decl.type_name, found, decl.expr.span)
+        elif isinstance(decl, ast.EarningsDecl):
+            info.type = self.money
+            info.uses = frozenset({PERIOD})
+            if decl.reports == "levels" and (decl.levels or 0) < 1:
+                self.error(
+                    decl.span, "E014", "earnings of reports go at least 1 level down", "write `direct reports` or `reports 2 levels`"
+                )
+        elif isinstance(decl, ast.RuleDecl):
+            info.type, info.uses = self.check_rules(decl.target.text, info)
+        elif isinstance(decl, ast.DecisionDecl):
+            info.type, info.uses = self.check_decision(decl, info)
+        elif isinstance(decl, ast.InputDecl):
+            info.type = self.check_input(decl)
+            info.uses = frozenset({PERIOD})
 
     def _check_annotation(self, annotation: ast.Word | None, found: Type | None, span: SourceSpan) -> Type | None:
         if annotation is None:
@@ -535,10 +665,32 @@ class Checker:
             self.expect(decl.where, units.BOOLEAN, context, info.deps, "a `where` filter")
         self.expect_money(decl.amount, context, info.deps, "the credited amount")
         self.expect(decl.dated, units.DATE, context, info.deps, "the credit date")
-        shares = [r.share for r in decl.recipients]
-        if len(decl.recipients) > 1 or any(s is not None for s in shares):
+        overlays = [r for r in decl.recipients if r.kind == "payees"]
+        for overlay in overlays:
+            assert overlay.condition is not None
+            where = Context(f"in the `payees where` condition of credit rule `{decl.name.text}`", frozenset({CREDIT, PERIOD}))
+            self.expect(overlay.condition, units.BOOLEAN, where, info.deps, "the condition choosing payees")
+        if isinstance(decl.rollup, int) and decl.rollup < 1:
+            assert decl.rollup_span is not None
+            self.error(
+                decl.rollup_span,
+                "E014",
+                "a rollup goes at least 1 level up",
+                "write `rolled up 1 levels` or more, or `rolled up to the top`",
+            )
+        direct = [r for r in decl.recipients if r.kind != "payees"]
+        if decl.splits and direct:
+            self.error(
+                direct[0].span,
+                "E070",
+                "with `deal splits`, the deal's splits say who shares its credit; other recipients can only be `payees where` overlays",
+                "remove this recipient, or credit it in a credit rule of its own",
+            )
+            return
+        shares = [r.share for r in direct]
+        if len(direct) > 1 or any(s is not None for s in shares):
             if any(s is None for s in shares):
-                missing = next(r for r in decl.recipients if r.share is None)
+                missing = next(r for r in direct if r.share is None)
                 self.error(
                     missing.span,
                     "E070",
@@ -549,7 +701,7 @@ class Checker:
                 total = sum((share for share in shares if share is not None), Decimal(0))
                 if total != 100:
                     self.error(
-                        decl.recipients[0].span,
+                        direct[0].span,
                         "E070",
                         f"the shares of credit rule `{decl.name.text}` add up to {total}%, not 100%",
                         "credit must be conserved: make them add up to 100%",
@@ -578,7 +730,7 @@ class Checker:
 
     def _declared_with_error(self, key: str) -> bool:
         """Whether attribute `key` is declared, but with an error (such as an unknown type) already reported."""
-        return any(isinstance(d, ast.AttributeDecl) and f"{d.owner}.{d.name.text}" == key for d in self.file.decls)
+        return any(isinstance(d, ast.AttributeDecl) and f"{d.owner}.{d.name.text}" == key for d in self.decls)
 
     def check_measure(self, decl: ast.MeasureDecl, info: DefInfo) -> Type | None:
         aggregate = AGGREGATES.get(decl.aggregate.text)
@@ -647,6 +799,209 @@ class Checker:
                 f"the seasonality adds up to {total}%, not 100%",
                 "the shares spread one annual quota, so they must add up to 100%",
             )
+
+    # ---------------------------------------------------------------- rules, decisions, inputs
+    def check_rules(self, target: str, info: DefInfo) -> tuple[Type | None, Uses]:
+        """The rules setting `target`: one type, known exceptions, no cycle, no certain conflict."""
+        rules = [r for r in self.rules.values() if r.target.text == target]
+        found: Type | None = None
+        uses: Uses = NOTHING
+        for rule in rules:
+            value, value_uses = self.expr(rule.value, ANYWHERE, info.deps)
+            uses = uses | value_uses
+            if value is not None and found is not None and not (_assignable(value, found) or _assignable(found, value)):
+                self.error(
+                    rule.value.span,
+                    "E031",
+                    f"rule `{rule.name.text}` sets `{target}` to {value}, but other rules set it to {found}",
+                    f"write every rule's value as {found}",
+                )
+            found = found or value
+            if rule.when is not None:
+                condition, condition_uses = self.expr(rule.when, ANYWHERE, info.deps)
+                uses = uses | condition_uses
+                if condition is not None and condition.kind is not Kind.BOOLEAN:
+                    self.error(rule.when.span, "E031", f"`when` needs a condition, but this is {condition}", _wanted_hint(units.BOOLEAN))
+            for base in rule.exceptions:
+                self._check_exception(rule, base, target)
+        overrides = self._overrides(rules)
+        self._check_conflicts(target, rules, overrides)
+        return found, uses
+
+    def _check_exception(self, rule: ast.RuleDecl, base: ast.Word, target: str) -> None:
+        other = self.rules.get(base.text)
+        if other is None:
+            self.error(
+                base.span,
+                "E020",
+                f"there is no rule `{base.text}`",
+                suggest(base.text, list(self.rules)) or "name a rule declared with `rule <label> sets ...`",
+            )
+        elif other.target.text != target:
+            self.error(
+                base.span,
+                "E032",
+                f"rule `{base.text}` sets `{other.target.text}`, but `{rule.name.text}` sets `{target}`",
+                "an exception overrides a rule setting the same value",
+            )
+        elif other is rule:
+            self.error(base.span, "E060", f"rule `{rule.name.text}` cannot be an exception to itself", "name the rule it overrides")
+
+    def _overrides(self, rules: list[ast.RuleDecl]) -> dict[str, set[str]]:
+        """For each rule, the rules it overrides directly or through other exceptions."""
+        direct = {r.name.text: {b.text for b in r.exceptions if b.text in self.rules and b.text != r.name.text} for r in rules}
+        closed: dict[str, set[str]] = {}
+        for rule in rules:
+            label = rule.name.text
+            seen: set[str] = set()
+            pending = list(direct.get(label, ()))
+            while pending:
+                base = pending.pop()
+                if base == label:
+                    self.error(
+                        rule.name.span,
+                        "E060",
+                        f"rule `{label}` overrides itself through its exceptions",
+                        "make the exceptions a tree: each rule overrides only more general rules",
+                    )
+                    break
+                if base not in seen:
+                    seen.add(base)
+                    pending.extend(direct.get(base, ()))
+            closed[label] = seen
+        return closed
+
+    def _check_conflicts(self, target: str, rules: list[ast.RuleDecl], overrides: dict[str, set[str]]) -> None:
+        """Two rules with no precedence that certainly both apply: one has no condition, or
+        both have the same condition.  Others can only be told apart by the data."""
+        for index, first in enumerate(rules):
+            for second in rules[index + 1 :]:
+                a, b = first.name.text, second.name.text
+                if a in overrides.get(b, ()) or b in overrides.get(a, ()):
+                    continue
+                same = first.when is not None and second.when is not None and self._text(first.when.span) == self._text(second.when.span)
+                if first.when is None or second.when is None or same:
+                    where = f"{first.span.file}:{first.span.line}:{first.span.column}"
+                    self.error(
+                        second.name.span,
+                        "E061",
+                        f"rules `{b}` and `{a}` (at {where}) both set `{target}` when `{b}` applies; neither is an exception to the other",
+                        f"write `exception to {a}` on the more specific rule",
+                    )
+
+    def _text(self, span: SourceSpan) -> str:
+        lines = self.file.text.split("\n")
+        if span.line == span.end_line:
+            return " ".join(lines[span.line - 1][span.column - 1 : span.end_column - 1].split())
+        return " ".join(" ".join(lines[span.line - 1 : span.end_line]).split())
+
+    def check_decision(self, decl: ast.DecisionDecl, info: DefInfo) -> tuple[Type | None, Uses]:
+        name = decl.name.text
+        policy = " ".join(w.text for w in decl.policy) or "unique"
+        if policy not in POLICIES:
+            assert decl.policy_span is not None
+            self.error(decl.policy_span, "E014", f"`hit policy {policy}` is not a hit policy", choose_hint(policy, list(POLICIES)))
+        uses: Uses = NOTHING
+        inputs: list[Type | None] = []
+        for given in decl.inputs:
+            found, given_uses = self.expr(given, ANYWHERE, info.deps)
+            inputs.append(found)
+            uses = uses | given_uses
+        output: Type | None = None
+        outputs = [(row.output, row.span) for row in decl.rows] + ([(decl.otherwise, decl.otherwise.span)] if decl.otherwise else [])
+        for expr, span in outputs:
+            found, output_uses = self.expr(expr, ANYWHERE, info.deps)
+            uses = uses | output_uses
+            if found is not None and output is not None and not (_assignable(found, output) or _assignable(output, found)):
+                self.error(
+                    span,
+                    "E031",
+                    f"rows of decision table `{name}` give different types: {output} and {found}",
+                    f"write every output as {output}",
+                )
+            output = output or found
+        for row in decl.rows:
+            self._check_row(name, row, inputs)
+        if policy == "collect sum" and output is not None and not output.is_numeric:
+            self.error(
+                decl.name.span,
+                "E031",
+                f"`collect sum` adds outputs up, but `{name}` gives {output}",
+                "use `first` or `unique` for values that cannot be added",
+            )
+        if policy == "unique":
+            self._check_overlaps(name, decl.rows)
+        return self._check_annotation(decl.type_name, output, decl.name.span), uses | {DATED}
+
+    def _check_row(self, name: str, row: ast.DecisionRow, inputs: list[Type | None]) -> None:
+        if len(row.cells) != len(inputs):
+            self.error(
+                row.span,
+                "E031",
+                f"this row of `{name}` has {_plural(len(row.cells), 'test')}, but the table is given {_plural(len(inputs), 'input')}",
+                "write one test per input, `any` where a row does not care",
+            )
+            return
+        for cell, wanted in zip(row.cells, inputs, strict=True):
+            for literal in cell.values:
+                found, _ = self.expr(literal, CONSTANT)
+                if wanted is not None and found is not None and not units.comparable(wanted, found):
+                    self.error(literal.span, "E030", f"this test compares {wanted} with {found}", f"write a value that is {wanted}")
+            if cell.kind in ("range", "below", "from") and wanted is not None and not units.ordered(wanted):
+                self.error(
+                    cell.span,
+                    "E030",
+                    f"{wanted} values have no order, so they cannot be tested against a range",
+                    "test them with a value or a set",
+                )
+            if cell.kind == "range":
+                low, high = (_literal_key(v) for v in cell.values)
+                if isinstance(low, Decimal) and isinstance(high, Decimal) and high <= low:
+                    self.error(
+                        cell.span,
+                        "E015",
+                        "this range is empty: its upper bound is not above its lower bound",
+                        "write `[low, high)` with high above low",
+                    )
+
+    def _check_overlaps(self, name: str, rows: list[ast.DecisionRow]) -> None:
+        for index, first in enumerate(rows):
+            for second in rows[index + 1 :]:
+                if len(first.cells) == len(second.cells) and all(_cells_meet(a, b) for a, b in zip(first.cells, second.cells, strict=True)):
+                    self.error(
+                        second.span,
+                        "E092",
+                        f"rows of decision table `{name}` overlap: a deal can match this row and the row at line {first.span.line}",
+                        "make the rows' tests exclusive, or declare `hit policy first` to use the first matching row",
+                    )
+
+    def check_input(self, decl: ast.InputDecl) -> Type | None:
+        kind = units.TYPE_NAMES.get(decl.type_name.text)
+        if kind is None:
+            self.error(
+                decl.type_name.span,
+                "E023",
+                f"`{decl.type_name.text}` is not a type",
+                choose_hint(decl.type_name.text, list(units.TYPE_NAMES)),
+            )
+            return None
+        type_ = units.money(self.currency) if kind is Kind.MONEY else Type(kind)
+        if decl.default is not None:
+            found, _ = self.expr(decl.default, CONSTANT)
+            if found is not None and not _assignable(found, type_):
+                self.error(
+                    decl.default.span,
+                    "E031",
+                    f"the default of input `{decl.name.text}` is {found}, but the input is {type_}",
+                    f"write a default that is {type_}",
+                )
+        return type_
+
+    def used_names(self) -> set[str]:
+        used = set(self.used_attributes)
+        for deps in self.component_deps.values():
+            used |= deps
+        return used
 
     # ---------------------------------------------------------------- components
     def check_component(self, decl: ast.ComponentDecl) -> None:
@@ -1272,6 +1627,8 @@ class Checker:
                 item_type, _ = self.expr(item, CONSTANT)
                 if value is not None and item_type is not None and not units.comparable(value, item_type):
                     self.error(item.span, "E030", f"a set of {item_type} cannot hold {value}")
+        elif isinstance(collection, ast.ListRef):
+            uses = uses | self._list_ref(collection, value, ctx)
         else:
             start, start_uses = self.expr(collection.start, ctx, deps)
             end, end_uses = self.expr(collection.end, ctx, deps)
@@ -1280,6 +1637,32 @@ class Checker:
                 if value is not None and bound_type is not None and (not units.comparable(value, bound_type) or not units.ordered(value)):
                     self.error(bound.span, "E030", f"{value} cannot be tested against a range of {bound_type}")
         return units.BOOLEAN, uses
+
+    def _list_ref(self, ref: ast.ListRef, value: Type | None, ctx: Context) -> Uses:
+        uses = frozenset({DEAL if ref.scope == "deal" else CREDIT if ref.scope == "credit" else PAYEE})
+        key = f"{ref.scope}.{ref.name}"
+        declared = self.attributes.get(key)
+        if declared is None:
+            lists = [k.split(".", 1)[1] for k, (t, _) in self.attributes.items() if t.kind is Kind.TEXT_LIST and k.startswith(ref.scope)]
+            self.error(
+                ref.name_span,
+                "E022",
+                f"`{key}` is not a declared list attribute",
+                suggest(ref.name, lists) or f"declare it: `{ref.scope} attribute {ref.name}: text list`",
+            )
+            return uses
+        self.used_attributes.add(key)
+        if declared[0].kind is not Kind.TEXT_LIST:
+            self.error(
+                ref.span,
+                "E031",
+                f"`in` needs a list here, but `{key}` is {declared[0]}",
+                f"declare it as `{ref.scope} attribute {ref.name}: text list`",
+            )
+        elif value is not None and value.kind not in (Kind.TEXT, Kind.PAYEE):
+            self.error(ref.span, "E030", f"a list of text cannot hold {value}", "test a text value, such as `deal.account`")
+        self._forbidden(uses, ctx, ref.span, f"`{key}`")
+        return uses
 
     def _expr_BoolOp(self, expr: ast.BoolOp, ctx: Context, deps: set[str]) -> tuple[Type | None, Uses]:
         uses: Uses = NOTHING
@@ -1324,8 +1707,84 @@ class Checker:
 
 
 # ------------------------------------------------------------------ helpers
-def check(plan_file: ast.PlanFile) -> CheckResult:
-    return Checker(plan_file).run()
+def check(plan_file: ast.PlanFile, imported: Sequence[ast.Decl] = ()) -> CheckResult:
+    """Check a plan's base version (or a library), with declarations brought in by `use`."""
+    return Checker(plan_file, [*imported, *plan_file.decls]).run()
+
+
+def check_versions(plan_file: ast.PlanFile, imported: Sequence[ast.Decl] = ()) -> list[CheckResult]:
+    """Check every version of a plan: the base, then each revision applied on top of the one
+    before.  Diagnostics repeated by several versions are reported once; a definition only
+    counts as unused if no version uses it."""
+    base = check(plan_file, imported)
+    results = [base]
+    diagnostics = list(base.diagnostics)
+    diagnostics.extend(_revision_order(plan_file, base.header))
+    decls = [*imported, *plan_file.decls]
+    revisions = plan_file.revisions
+    for index, revision in enumerate(revisions):
+        decls = _revise(decls, revision.decls)
+        marker = revision.marker
+        end = revisions[index + 1].marker.start if index + 1 < len(revisions) else None
+        version = VersionInfo(marker.version, marker.start, end, marker.note)  # type: ignore[arg-type]
+        result = Checker(plan_file, decls, version).run()
+        results.append(result)
+        diagnostics.extend(result.diagnostics)
+    used = set().union(*(r.used for r in results))
+    unique: dict[tuple[object, ...], Diagnostic] = {}
+    for diagnostic in diagnostics:
+        key = (diagnostic.span, diagnostic.code, diagnostic.message)
+        if diagnostic.code == "W100" and len(results) > 1 and any(f"`{name}`" in diagnostic.message for name in used):
+            continue
+        unique.setdefault(key, diagnostic)
+    merged = sorted(unique.values(), key=lambda d: (d.span.file, d.span.line, d.span.column, d.code))
+    for result in results:
+        result.diagnostics = merged
+    return results
+
+
+def _revise(decls: list[ast.Decl], changes: list[ast.Decl]) -> list[ast.Decl]:
+    """The declarations of a version: those of the version before, with each declaration the
+    revision repeats (same name and kind) replaced, and new ones added."""
+
+    def key(decl: ast.Decl) -> tuple[str, str]:
+        if isinstance(decl, ast.AttributeDecl):
+            return (f"attribute {decl.owner}", decl.name.text)
+        return (type(decl).__name__, decl.name.text)
+
+    replaced = {key(change): change for change in changes}
+    kept = [replaced.pop(key(decl), decl) for decl in decls]
+    return kept + [change for change in changes if key(change) in replaced]
+
+
+def _revision_order(plan_file: ast.PlanFile, header: HeaderInfo | None) -> list[Diagnostic]:
+    problems: list[Diagnostic] = []
+    if header is None:
+        return problems
+    previous_version, previous_start = header.version, header.effective[0]
+    end = header.effective[1]
+    for revision in plan_file.revisions:
+        marker = revision.marker
+        if marker.version <= previous_version:
+            problems.append(
+                Diagnostic(
+                    marker.span,
+                    "E016",
+                    f"revision {marker.version} does not come after version {previous_version}",
+                    f"number it {previous_version + 1} or higher",
+                )
+            )
+        if not (previous_start < marker.start < end):  # type: ignore[operator]
+            problems.append(
+                Diagnostic(
+                    marker.span,
+                    "E016",
+                    f"revision {marker.version} starts on {marker.start}: not after {previous_start} and before the plan ends on {end}",
+                    "date each revision after the one before it, inside the plan's effective range",
+                )
+            )
+        previous_version, previous_start = marker.version, marker.start  # type: ignore[assignment]
+    return problems
 
 
 def _first(by_kind: dict[type, list[ast.Clause]], kind: type) -> ast.Clause | None:
@@ -1417,3 +1876,65 @@ def _names_in(expr: ast.Expr) -> set[str]:
                 elif isinstance(value, list):
                     stack.extend(v for v in value if isinstance(v, ast.Expr))
     return found
+
+
+def _cell_values(cell: ast.Cell) -> tuple[set[object] | None, tuple[object | None, object | None] | None]:
+    """A cell as a finite set of values, or as an interval [low, high) (None: unbounded)."""
+    values = [_literal_key(v) for v in cell.values]
+    if cell.kind == "equals":
+        return set(values), None
+    if cell.kind == "set":
+        return set(values), None
+    if cell.kind == "range":
+        return None, (values[0], values[1])
+    if cell.kind == "below":
+        return None, (None, values[0])
+    if cell.kind == "from":
+        return None, (values[0], None)
+    return None, (None, None)  # any
+
+
+def _cells_meet(a: ast.Cell, b: ast.Cell) -> bool:
+    """Whether some value passes both tests (decided exactly: tests are literal)."""
+    set_a, range_a = _cell_values(a)
+    set_b, range_b = _cell_values(b)
+    if set_a is not None and set_b is not None:
+        return bool(set_a & set_b)
+    if set_a is not None:
+        return any(_in_range(v, range_b) for v in set_a)
+    if set_b is not None:
+        return any(_in_range(v, range_a) for v in set_b)
+    assert range_a is not None and range_b is not None
+    low = _max_bound(range_a[0], range_b[0])
+    high = _min_bound(range_a[1], range_b[1])
+    return low is None or high is None or low < high
+
+
+def _in_range(value: object, bounds: tuple[object | None, object | None] | None) -> bool:
+    if bounds is None:
+        return False
+    low, high = bounds
+    try:
+        return (low is None or low <= value) and (high is None or value < high)  # type: ignore[operator]
+    except TypeError:
+        return False
+
+
+def _max_bound(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _min_bound(a: Any, b: Any) -> Any:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import decimal
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -22,11 +22,18 @@ from compengine.core.plan import (
     AttributeDef,
     CompiledPlan,
     Component,
+    Conversion,
     CreditRule,
     CurveDef,
+    DecidedDef,
+    DecisionCell,
+    DecisionRowDef,
+    DecisionTableDef,
     Definition,
+    EarningsDef,
     Expression,
     Gate,
+    InputDef,
     LetDef,
     Level,
     Limit,
@@ -35,6 +42,7 @@ from compengine.core.plan import (
     MeasureDef,
     Multiplier,
     ParameterDef,
+    PayeeMatch,
     PaysReward,
     PerCreditBasis,
     PlanHeader,
@@ -43,6 +51,8 @@ from compengine.core.plan import (
     RateReward,
     Recipient,
     RecipientKind,
+    Rollup,
+    RuleDef,
     TableDef,
     TableRow,
     TieredReward,
@@ -64,7 +74,7 @@ _DEAL_BUILTINS: dict[str, Fn] = {
     "owner": lambda s: s.deal.owner,
     "type": lambda s: s.deal.type,
     "product": lambda s: s.deal.product,
-    "amount": lambda s: s.deal.amount,
+    "amount": lambda s: s.money(s.deal.amount),
     "currency": lambda s: s.deal.currency,
     "close_date": lambda s: s.deal.close_date,
 }
@@ -83,9 +93,14 @@ _CREDIT_BUILTINS: dict[str, Fn] = {
 _HUNDRED = Decimal(100)
 
 
-def compile_plan(result: CheckResult) -> CompiledPlan:
-    """Build the core plan; `result` must be free of errors."""
-    return _Compiler(result).plan()
+def compile_plan(result: CheckResult, sources: Mapping[str, str] | None = None, sha256: str | None = None) -> CompiledPlan:
+    """Build the core plan; `result` must be free of errors.
+
+    `sources` gives the text of every file the plan's declarations come from (the plan and
+    the libraries it uses), so traces quote each in its own words; `sha256` is the content
+    hash covering all of them (the plan file's own hash when it uses no library).
+    """
+    return _Compiler(result, sources or {}, sha256).plan()
 
 
 def literal_value(literal: ast.Literal) -> Any:
@@ -103,12 +118,14 @@ def literal_value(literal: ast.Literal) -> Any:
 
 
 class _Compiler:
-    def __init__(self, result: CheckResult):
+    def __init__(self, result: CheckResult, sources: Mapping[str, str], sha256: str | None):
         self.result = result
         self.file = result.plan_file
         assert result.header is not None
         self.header = result.header
-        self.lines = self.file.text.split("\n")
+        self.lines = {path: text.split("\n") for path, text in sources.items()}
+        self.lines.setdefault(self.file.path, self.file.text.split("\n"))
+        self.sha256 = sha256 or hashlib.sha256(self.file.text.encode("utf-8")).hexdigest()
 
     # ---------------------------------------------------------------- plan
     def plan(self) -> CompiledPlan:
@@ -136,11 +153,23 @@ class _Compiler:
             levels[name] = level_of(definition.uses)
             if isinstance(decl, ast.CreditDecl):
                 credits[name] = self.credit(decl)
+            elif isinstance(decl, ast.RuleDecl):
+                definitions[name] = self.decided(name, definition.type)
             else:
                 definitions[name] = self.definition(decl, definition.type)
+        version = self.result.version
+        segment = None
+        if version is not None:
+            segment = Interval(version.start or info.effective[0], version.end or info.effective[1])
+        elif self.file.revisions:
+            segment = Interval(info.effective[0], self.file.revisions[0].marker.start)  # type: ignore[arg-type]
+        conversion = None
+        if self.result.conversion is not None:
+            rate_type, on, rounding = self.result.conversion
+            conversion = Conversion(rate_type, on, rounding)
         return CompiledPlan(
             header,
-            hashlib.sha256(self.file.text.encode("utf-8")).hexdigest(),
+            self.sha256,
             self.file.path,
             attributes,
             credits,
@@ -149,16 +178,22 @@ class _Compiler:
             tuple(self.component(c) for c in self.result.components),
             tuple(a for a in attributes.values() if a.owner == "deal"),
             tuple(a for a in attributes.values() if a.owner == "payee"),
+            self.result.proration,
+            self.result.changes,
+            conversion,
+            segment,
+            version.note if version else None,
         )
 
     def text(self, span: SourceSpan) -> str:
         """The plan's own words for a span, on one line."""
+        lines = self.lines.get(span.file, self.lines[self.file.path])
         if span.line == span.end_line:
-            raw = self.lines[span.line - 1][span.column - 1 : span.end_column - 1]
+            raw = lines[span.line - 1][span.column - 1 : span.end_column - 1]
         else:
-            parts = [self.lines[span.line - 1][span.column - 1 :]]
-            parts += self.lines[span.line : span.end_line - 1]
-            parts.append(self.lines[span.end_line - 1][: span.end_column - 1])
+            parts = [lines[span.line - 1][span.column - 1 :]]
+            parts += lines[span.line : span.end_line - 1]
+            parts.append(lines[span.end_line - 1][: span.end_column - 1])
             raw = " ".join(parts)
         return " ".join(raw.split())
 
@@ -190,9 +225,42 @@ class _Compiler:
             ]
             seasonality = tuple(literal_value(s) for s in decl.seasonality)
             return QuotaDef(decl.name.text, decl.key, decl.span, basis, seasonality, type_)
+        if isinstance(decl, ast.EarningsDecl):
+            components = tuple(w.text for w in decl.source_names) if decl.source_kind == "components" else None
+            plan = decl.source_names[0].text if decl.source_kind == "plan" else None
+            levels = None if decl.reports == "all" else decl.levels
+            return EarningsDef(decl.name.text, decl.span, levels, components, plan, type_)  # type: ignore[arg-type]
+        if isinstance(decl, ast.DecisionDecl):
+            return self.decision(decl, type_)  # type: ignore[arg-type]
+        if isinstance(decl, ast.InputDecl):
+            default = literal_value(decl.default) if decl.default is not None else None
+            return InputDef(decl.name.text, decl.name.span, type_, default)  # type: ignore[arg-type]
         assert isinstance(decl, ast.LetDecl)
         expr = self.expr(decl.expr)
         return LetDef(decl.name.text, decl.span, replace(expr, type=type_) if type_ is not None else expr)
+
+    def decided(self, name: str, type_: Type | None) -> DecidedDef:
+        rules = [r for r in self.result.rules.values() if r.target.text == name]
+        direct = {r.name.text: {b.text for b in r.exceptions} for r in rules}
+        compiled = []
+        for rule in rules:
+            overridden: set[str] = set()
+            pending = list(direct[rule.name.text])
+            while pending:
+                base = pending.pop()
+                if base not in overridden:
+                    overridden.add(base)
+                    pending.extend(direct.get(base, ()))
+            when = self.expr(rule.when) if rule.when is not None else None
+            compiled.append(RuleDef(rule.name.text, rule.description, rule.span, self.expr(rule.value), when, frozenset(overridden)))
+        assert type_ is not None
+        return DecidedDef(name, rules[0].target.span, type_, tuple(compiled))
+
+    def decision(self, decl: ast.DecisionDecl, type_: Type) -> DecisionTableDef:
+        policy = " ".join(w.text for w in decl.policy) or "unique"
+        rows = tuple(DecisionRowDef(tuple(self.cell(c) for c in row.cells), self.expr(row.output), row.span) for row in decl.rows)
+        otherwise = self.expr(decl.otherwise) if decl.otherwise is not None else None
+        return DecisionTableDef(decl.name.text, decl.name.span, type_, policy, tuple(self.expr(e) for e in decl.inputs), rows, otherwise)
 
     def timeline(self, values: list[ast.DatedValue]) -> Timeline[Any]:
         entries = []
@@ -206,19 +274,66 @@ class _Compiler:
         return Timeline(entries)
 
     def credit(self, decl: ast.CreditDecl) -> CreditRule:
-        if decl.splits:
-            recipients: tuple[Recipient, ...] = (Recipient(RecipientKind.SPLITS),)
-        else:
-            recipients = tuple(
-                Recipient(
-                    RecipientKind.OWNER if r.kind == "owner" else RecipientKind.FIELD,
-                    r.field_name,
-                    None if r.share is None else r.share / _HUNDRED,
-                )
-                for r in decl.recipients
-            )
+        recipients: list[Recipient] = [Recipient(RecipientKind.SPLITS)] if decl.splits else []
+        for r in decl.recipients:
+            if r.kind == "payees":
+                assert r.condition is not None
+                recipients.append(Recipient(RecipientKind.PAYEES, match=self.payee_match(r.condition)))
+            else:
+                kind = RecipientKind.OWNER if r.kind == "owner" else RecipientKind.FIELD
+                recipients.append(Recipient(kind, r.field_name, None if r.share is None else r.share / _HUNDRED))
         where = self.expr(decl.where) if decl.where else None
-        return CreditRule(decl.name.text, decl.span, where, recipients, self.expr(decl.amount), self.expr(decl.dated))
+        rollup = None
+        if decl.rollup is not None:
+            assert decl.rollup_span is not None
+            rollup = Rollup(None if decl.rollup == "top" else int(decl.rollup), decl.rollup_span)
+        return CreditRule(
+            decl.name.text,
+            decl.span,
+            where,
+            tuple(recipients),
+            self.expr(decl.amount),
+            self.expr(decl.dated),
+            rollup,
+            decl.duplicates != "per path",
+        )
+
+    def cell(self, cell: ast.Cell) -> DecisionCell:
+        return DecisionCell(cell.kind, tuple(literal_value(v) for v in cell.values))
+
+    def payee_match(self, condition: ast.Expr) -> PayeeMatch:
+        """Split an overlay condition into a payee pre-filter, indexable joins and the rest."""
+        conjuncts = condition.operands if isinstance(condition, ast.BoolOp) and condition.op == "and" else [condition]
+        payee_only: list[ast.Expr] = []
+        joins: list[tuple[str, Expression]] = []
+        residual: list[ast.Expr] = []
+        for conjunct in conjuncts:
+            uses = self.result.uses[id(conjunct)]
+            if "payee" in uses and not uses & {"deal", "credit", "period"}:
+                payee_only.append(conjunct)
+            elif isinstance(conjunct, ast.Compare) and conjunct.op == "==" and (join := self._join(conjunct)) is not None:
+                joins.append(join)
+            else:
+                residual.append(conjunct)
+        return PayeeMatch(self.expr(condition), self._conjunction(payee_only), tuple(joins), self._conjunction(residual))
+
+    def _join(self, compare: ast.Compare) -> tuple[str, Expression] | None:
+        for payee_side, other in ((compare.left, compare.right), (compare.right, compare.left)):
+            if isinstance(payee_side, ast.FieldRef) and payee_side.scope == "payee" and "payee" not in self.result.uses[id(other)]:
+                return payee_side.name, self.expr(other)
+        return None
+
+    def _conjunction(self, parts: list[ast.Expr]) -> Expression | None:
+        if not parts:
+            return None
+        compiled = [self.expr(p) for p in parts]
+        if len(compiled) == 1:
+            return compiled[0]
+        fns = [c.fn for c in compiled]
+        first = compiled[0]
+        return Expression(
+            lambda s: all(f(s) for f in fns), first.type, max(c.level for c in compiled), " and ".join(c.text for c in compiled), first.span
+        )
 
     # ---------------------------------------------------------------- components
     def component(self, decl: ast.ComponentDecl) -> Component:
@@ -314,12 +429,13 @@ class _Compiler:
         if name in builtins:
             return builtins[name]
         owner = node.scope
+        converts = owner == "deal" and self.result.types[id(node)].kind is Kind.MONEY
 
         def attribute(s: Any) -> Any:
             value = (s.attrs if owner == "deal" else s.payee_attrs)[name]
             if value is MISSING:
                 raise missing_attribute(s, owner, name)
-            return value
+            return s.money(value) if converts else value
 
         return attribute
 
@@ -401,6 +517,11 @@ class _Compiler:
         value = self.fn(node.value)
         negated = node.negated
         collection = node.collection
+        if isinstance(collection, ast.ListRef):
+            listed = self._fn_FieldRef(ast.FieldRef(collection.span, collection.scope, collection.name, collection.name_span))
+            if negated:
+                return lambda s: value(s) not in listed(s)
+            return lambda s: value(s) in listed(s)
         if isinstance(collection, ast.SetLit):
             members = frozenset(literal_value(item) for item in collection.items)
             if negated:

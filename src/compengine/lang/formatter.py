@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 
+from compengine.core.source import SourceSpan
 from compengine.lang import ast
 from compengine.lang.diagnostics import Diagnostic, has_errors
 from compengine.lang.parser import parse_plan
@@ -32,8 +33,18 @@ WINDOW_WORDS = {
 
 #: One-line declarations that authors group into blocks; the blank line between two of them
 #: is the author's choice (kept, collapsed to one), while every other pair of top-level
-#: items is separated by exactly one blank line.
-GROUPABLE = (ast.AttributeDecl, ast.ParameterDecl, ast.MeasureDecl, ast.QuotaDecl, ast.LetDecl)
+#: items is separated by exactly one blank line (so a `revision` marker, like a header,
+#: always stands between blank lines).
+GROUPABLE = (
+    ast.UseDecl,
+    ast.AttributeDecl,
+    ast.ParameterDecl,
+    ast.MeasureDecl,
+    ast.EarningsDecl,
+    ast.QuotaDecl,
+    ast.LetDecl,
+    ast.InputDecl,
+)
 
 # Binding strength of each expression form, loosest first; a sub-expression is wrapped in
 # parentheses exactly when it binds more loosely than its position in the grammar requires.
@@ -114,14 +125,23 @@ class _Source:
             position -= 1
         return position + 1
 
-    def word_before(self, position: int) -> int:
-        """The start of the keyword written before `position` (skipping space and comments)."""
-        position -= 1
-        while position >= 0 and self._is_gap(position):
+    def token_before(self, position: int, count: int = 1) -> int:
+        """The start of the `count`th token written before `position`, skipping space and
+        comments; a token is a word or a single punctuation mark (`,`, `:`)."""
+        for _ in range(count):
             position -= 1
-        while position >= 0 and (self.text[position].isalnum() or self.text[position] == "_") and not self.in_comment[position]:
-            position -= 1
-        return position + 1
+            while position >= 0 and self._is_gap(position):
+                position -= 1
+            if position >= 0 and not self._is_word(position):
+                continue
+            while position >= 0 and self._is_word(position):
+                position -= 1
+            position += 1
+        return position
+
+    def _is_word(self, position: int) -> bool:
+        char = self.text[position]
+        return (char.isalnum() or char == "_") and not self.in_comment[position]
 
     def blank_between(self, first: int, second: int) -> bool:
         """Whether a blank source line lies strictly between the lines of two offsets."""
@@ -131,7 +151,11 @@ class _Source:
 
 
 def _start(node: ast.Node | ast.Expr, source: _Source) -> int:
-    return source.offset(node.span.line, node.span.column)
+    return _span_start(node.span, source)
+
+
+def _span_start(span: SourceSpan, source: _Source) -> int:
+    return source.offset(span.line, span.column)
 
 
 # ------------------------------------------------------------------ comments and blank lines
@@ -213,9 +237,17 @@ def _item_lines(item: ast.Node, source: _Source) -> list[tuple[int, str, int]]:
     if isinstance(item, ast.PlanHeader):
         head = f"plan {item.name.text}" + (f" {quote(item.title)}" if item.title is not None else "")
         return [(0, head, start)] + [(1, _header_clause(c), _start(c, source)) for c in item.clauses]
+    if isinstance(item, ast.LibraryHeader):
+        return [(0, f"library {item.name.text}" + (f" {quote(item.title)}" if item.title is not None else ""), start)]
+    if isinstance(item, ast.UseDecl):
+        return [(0, f"use {', '.join(n.text for n in item.names)} from {quote(item.path)}", start)]
+    if isinstance(item, ast.RevisionDecl):
+        note = f" {quote(item.note)}" if item.note is not None else ""
+        return [(0, f"revision {item.version} effective {_date(item.start)}{note}", start)]
     if isinstance(item, ast.AttributeDecl):
+        kind = " list" if item.is_list else ""
         default = f", default {format_literal(item.default)}" if item.default is not None else ""
-        return [(0, f"{item.owner} attribute {item.name.text}: {item.type_name.text}{default}", start)]
+        return [(0, f"{item.owner} attribute {item.name.text}: {item.type_name.text}{kind}{default}", start)]
     if isinstance(item, ast.ParameterDecl):
         return [(0, f"parameter {item.name.text}{_type(item.type_name)} = {_dated_values(item.values)}", start)]
     if isinstance(item, ast.TableDecl):
@@ -230,10 +262,19 @@ def _item_lines(item: ast.Node, source: _Source) -> list[tuple[int, str, int]]:
         window = f" {WINDOW_WORDS[item.window]}" if item.window is not None else ""
         where = f" where {format_expr(item.where)}" if item.where is not None else ""
         return [(0, f"measure {item.name.text} = {item.aggregate.text} of {item.credit.text}{window}{where}", start)]
+    if isinstance(item, ast.EarningsDecl):
+        return [(0, f"measure {item.name.text} = earnings of {_earnings_of(item)}", start)]
     if isinstance(item, ast.QuotaDecl):
         return [(0, f"quota {item.name.text} = {quote(item.key)} {_quota_basis(item)}", start)]
     if isinstance(item, ast.LetDecl):
         return [(0, f"let {item.name.text}{_type(item.type_name)} = {format_expr(item.expr)}", start)]
+    if isinstance(item, ast.RuleDecl):
+        return _rule_lines(item, source)
+    if isinstance(item, ast.DecisionDecl):
+        return _decision_lines(item, source)
+    if isinstance(item, ast.InputDecl):
+        default = f", default {format_literal(item.default)}" if item.default is not None else ""
+        return [(0, f"input {item.name.text}: {item.type_name.text}{default}", start)]
     if isinstance(item, ast.ComponentDecl):
         lines = [(0, f"component {item.name.text} {quote(item.description)}", start)]
         for clause in item.clauses:
@@ -254,6 +295,17 @@ def _header_clause(clause: ast.HeaderClause) -> str:
         return f"fiscal year starts {values[0]}"
     if clause.kind == "rounding":
         return f"rounding half {values[0]} to {values[1]} places per {values[2]}"
+    if clause.kind == "proration":
+        return "proration by " + " ".join(values)
+    if clause.kind == "changes":
+        ending = "are split" if clause.values[0] == "split" else "use the period end"
+        return f"assignment changes within a period {ending}"
+    if clause.kind == "conversion":
+        rate_type, on, rounded, mode, places = clause.values
+        assert isinstance(rate_type, str)
+        when = "on the credit date" if on == "credit date" else "at the period end"
+        rounding = f"rounded half {mode} to {places} places" if rounded == "rounded" else "unrounded"
+        return f"convert other currencies at {quote(rate_type)} rates {when}, {rounding}"
     return f"{clause.kind} {values[0]}"  # version, currency, calculated
 
 
@@ -287,27 +339,91 @@ def _quota_basis(quota: ast.QuotaDecl) -> str:
     return "per period"
 
 
+def _earnings_of(earnings: ast.EarningsDecl) -> str:
+    """What follows `earnings of`: the reports, and the lines counted if not all."""
+    reports = {"direct": "direct reports", "all": "all reports"}.get(earnings.reports, f"reports {earnings.levels} levels")
+    if earnings.source_kind is None:
+        return reports
+    return f"{reports} from {earnings.source_kind} " + ", ".join(n.text for n in earnings.source_names)
+
+
 def _credit_lines(credit: ast.CreditDecl, source: _Source) -> list[tuple[int, str, int]]:
-    """Credit rules keep no span for their keywords, so the anchors are found in the text."""
-    amount_at = source.word_before(_start(credit.amount, source))
+    """Credit rules keep no span for most of their keywords, so the anchors are found in the
+    text, counting tokens back from what follows each keyword."""
+    amount_at = source.token_before(_start(credit.amount, source))
+    middle: list[tuple[int, str, int]] = []  # the crediting clauses between `to` and `amount`
+    if credit.rollup is not None:
+        assert credit.rollup_span is not None
+        levels = "to the top" if credit.rollup == "top" else f"{credit.rollup} levels"
+        middle.append((1, f"rolled up {levels}", _span_start(credit.rollup_span, source)))
+    if credit.duplicates is not None:  # duplicate credit counts once | per path
+        duplicates_at = source.token_before(amount_at, 4 if credit.duplicates == "once" else 5)
+        middle.append((1, f"duplicate credit counts {credit.duplicates}", duplicates_at))
+    recipients = [_recipient(r) for r in credit.recipients]
+    if not credit.splits:
+        to_at = source.token_before(_start(credit.recipients[0], source))
+    elif credit.recipients:  # to deal splits, <recipient>...
+        to_at = source.token_before(_start(credit.recipients[0], source), 4)
+    else:  # to deal splits <what follows>
+        to_at = source.token_before(middle[0][2] if middle else amount_at, 3)
     if credit.splits:
-        to_at = source.word_before(source.word_before(source.word_before(amount_at)))
-        recipients = "deal splits"
-    else:
-        to_at = source.word_before(_start(credit.recipients[0], source))
-        recipients = ", ".join(_recipient(r) for r in credit.recipients)
+        recipients.insert(0, "deal splits")
     lines = [(0, f"credit {credit.name.text} from deals", _start(credit, source))]
     if credit.where is not None:
-        lines.append((1, f"where {format_expr(credit.where)}", source.word_before(_start(credit.where, source))))
-    lines.append((1, f"to {recipients}", to_at))
+        lines.append((1, f"where {format_expr(credit.where)}", source.token_before(_start(credit.where, source))))
+    lines.append((1, "to " + ", ".join(recipients), to_at))
+    lines.extend(middle)
     lines.append((1, f"amount {format_expr(credit.amount)}", amount_at))
-    lines.append((1, f"dated {format_expr(credit.dated)}", source.word_before(_start(credit.dated, source))))
+    lines.append((1, f"dated {format_expr(credit.dated)}", source.token_before(_start(credit.dated, source))))
     return lines
 
 
 def _recipient(recipient: ast.Recipient) -> str:
+    if recipient.kind == "payees":
+        assert recipient.condition is not None
+        return f"payees where {format_expr(recipient.condition)}"
     who = "owner" if recipient.kind == "owner" else f"deal.{recipient.field_name}"
     return who + (f" {format_number(recipient.share)}%" if recipient.share is not None else "")
+
+
+def _rule_lines(rule: ast.RuleDecl, source: _Source) -> list[tuple[int, str, int]]:
+    description = f" {quote(rule.description)}" if rule.description is not None else ""
+    head = f"rule {rule.name.text}{description} sets {rule.target.text} to {format_expr(rule.value)}"
+    lines = [(0, head, _start(rule, source))]
+    if rule.when is not None:
+        lines.append((1, f"when {format_expr(rule.when)}", source.token_before(_start(rule.when, source))))
+    if rule.exceptions:
+        names = ", ".join(n.text for n in rule.exceptions)
+        lines.append((1, f"exception to {names}", source.token_before(_start(rule.exceptions[0], source), 2)))
+    return lines
+
+
+def _decision_lines(table: ast.DecisionDecl, source: _Source) -> list[tuple[int, str, int]]:
+    lines = [(0, f"decision table {table.name.text}{_type(table.type_name)}", _start(table, source))]
+    if table.policy_span is not None:
+        policy = " ".join(w.text for w in table.policy)
+        lines.append((1, f"hit policy {policy}", _span_start(table.policy_span, source)))
+    inputs = ", ".join(format_expr(e) for e in table.inputs)
+    lines.append((1, f"given {inputs}", source.token_before(_start(table.inputs[0], source))))
+    for row in table.rows:
+        cells = ", ".join(_cell(c) for c in row.cells)
+        lines.append((1, f"row {cells}: {format_expr(row.output)}", _start(row, source)))
+    if table.otherwise is not None:
+        lines.append((1, f"otherwise: {format_expr(table.otherwise)}", source.token_before(_start(table.otherwise, source), 2)))
+    return lines
+
+
+def _cell(cell: ast.Cell) -> str:
+    values = [format_literal(v) for v in cell.values]
+    if cell.kind == "any":
+        return "any"
+    if cell.kind == "equals":
+        return values[0]
+    if cell.kind == "set":
+        return "{" + ", ".join(values) + "}"
+    if cell.kind == "range":
+        return f"[{values[0]}, {values[1]})"
+    return f"{cell.kind} {values[0]}"  # below, from
 
 
 def _clause_lines(clause: ast.Clause, source: _Source) -> list[tuple[int, str, int]]:
@@ -426,7 +542,9 @@ def _expr_text(expr: ast.Expr) -> str:
     raise AssertionError(f"unhandled expression {type(expr).__name__}")
 
 
-def _collection(collection: ast.SetLit | ast.IntervalLit) -> str:
+def _collection(collection: ast.SetLit | ast.IntervalLit | ast.ListRef) -> str:
+    if isinstance(collection, ast.ListRef):
+        return f"{collection.scope}.{collection.name}"
     if isinstance(collection, ast.SetLit):
         return "{" + ", ".join(format_literal(item) for item in collection.items) + "}"
     return f"[{format_expr(collection.start)}, {format_expr(collection.end)})"

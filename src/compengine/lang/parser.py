@@ -28,7 +28,10 @@ MAX_DEPTH = 200
 
 #: Top-level keywords; a line starting with one begins a new declaration (used to resume
 #: after a syntax error).
-DECLARATION_KEYWORDS = ("plan", "deal", "payee", "parameter", "table", "curve", "credit", "measure", "quota", "let", "component")
+DECLARATION_KEYWORDS = (
+    "plan", "library", "use", "revision", "deal", "payee", "parameter", "table", "curve", "credit",
+    "measure", "quota", "let", "rule", "decision", "input", "component",
+)  # fmt: skip
 
 _TERMINAL_WORDS = {
     "NAME": "a name",
