@@ -35,11 +35,12 @@ class CreditPath:
     share: Decimal
     via: str | None = None
     level: int = 0
+    via_role: str | None = None  # how the deal reached the person it rolls up from
 
     def describe(self) -> str:
         if self.via is None:
             return self.role
-        return f"{self.role} {self.level} via {self.via}"
+        return f"{self.role} {self.level} via {self.via} ({self.via_role})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ class Crediting:
         full = rule.amount(scope)
         paths = self._paths(rule, deal, attrs, scope, credit_date)
         credits = []
+        used_ids: set[str] = set()
         for payee_id, payee_paths in paths.items():
             groups = [payee_paths] if rule.counts_once else [[path] for path in payee_paths]
             for group in groups:
@@ -149,6 +151,9 @@ class Crediting:
                 role = " + ".join(p.describe() for p in group)
                 suffix = "" if rule.counts_once else f"/{group[0].describe()}"
                 credit_id = f"{rule.name}/{deal.id}/{payee_id}{suffix}"
+                while credit_id in used_ids:  # two identical paths, counted per path
+                    credit_id += "+"
+                used_ids.add(credit_id)
                 credits.append(
                     Credit(
                         credit_id, rule.name, deal, payee_id, share, role, full * share, credit_date, attrs, tuple(group), fx, plan.version
@@ -195,7 +200,7 @@ class Crediting:
             if rule.rollup is not None:
                 chain = self.hierarchy.chain(payee_id, day, rule.rollup.levels)
                 for level, manager in enumerate(chain, start=1):
-                    paths[manager].append(CreditPath("rollup", path.share, payee_id, level))
+                    paths[manager].append(CreditPath("rollup", path.share, payee_id, level, path.role))
         return paths
 
 

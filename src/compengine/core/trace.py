@@ -166,8 +166,18 @@ def _credit_node(line_id: str, payout: CreditPayout, unit: str | None, rounding:
             "deal_amount": payout.deal_amount,
             "date": payout.date,
             "position": list(payout.reward.position) if payout.reward.position else None,
+            "paths": [{"path": path, "share": share} for path, share in payout.paths],
+            "plan_version": payout.version,
+            "converted": _fx_json(payout.fx),
         },
     )
+
+
+def _fx_json(fx: tuple[str, str, str, str, Decimal] | None) -> dict[str, Any] | None:
+    if fx is None:
+        return None
+    source, target, rate_type, day, rate = fx
+    return {"from": source, "to": target, "rate_type": rate_type, "date": day, "rate": rate}
 
 
 def _reward_node(node_id: str, reward: RewardDetail, unit: str | None, source: SourceSpan | None) -> TraceNode:

@@ -80,8 +80,14 @@ def _credit_lines(credit: TraceNode, unit: str | None) -> list[str]:
     share = percent_text(d["share"])
     credited = money_text(d["credited"])
     of = "" if d["share"] == 1 else f" of {money_text(d['deal_amount'])}"
-    head = f"deal {d['deal']} · {credited} credited {share}{of} ({d['role']}) · {d['date']}   → {money_text(credit.value, unit)}"
+    head = f"deal {d['deal']} · {credited} credited {share}{of} ({_paths_text(d)}) · {d['date']}   → {money_text(credit.value, unit)}"
     parts = [head]
+    if d.get("converted"):
+        fx = d["converted"]
+        rate = f"{fx['rate']} {fx['to']} per {fx['from']}"
+        parts.append(f"  amounts converted from {fx['from']} at {rate} ({fx['rate_type']} rate on {fx['date']})")
+    if d.get("plan_version") is not None:
+        parts.append(f"  paid under plan version {d['plan_version']}, in force on the credit date")
     chain = credit.children[: d["chain"]]
     parts.extend("  " + line for line in _reward_lines(chain[0], unit))
     parts.extend("  " + _step_text(step, unit) for step in chain[1:])
@@ -89,6 +95,15 @@ def _credit_lines(credit: TraceNode, unit: str | None) -> list[str]:
         if child.kind == "inputs":
             parts.extend("  " + _input_text(c) for c in child.children)
     return ["\n".join(parts)]
+
+
+def _paths_text(detail: dict[str, Any]) -> str:
+    paths = detail.get("paths") or []
+    if len(paths) <= 1:
+        return str(detail["role"])
+    shown = " + ".join(f"{p['path']} {percent_text(p['share'])}" for p in paths)
+    capped = " counted once" if sum((p["share"] for p in paths), Decimal(0)) != detail["share"] else ""
+    return f"{shown}{capped}"
 
 
 def _reward_lines(reward: TraceNode, unit: str | None) -> list[str]:
@@ -142,8 +157,31 @@ def _input_text(node: TraceNode) -> str:
         text += f"   [in effect {span}]"
     if d.get("input") == "table":
         text += f"   [row {d.get('matched')}]"
+    text += _input_detail(d)
     if d.get("credit_count") is not None:
         text += f"   [{d['credit_count']} credit{'s' if d['credit_count'] != 1 else ''}]"
     if node.source:
         text += f"   {node.source}"
     return text
+
+
+def _input_detail(d: dict[str, Any]) -> str:
+    """What a rule, decision table or earnings measure looked at, in one line."""
+    kind = d.get("input")
+    if kind == "rule":
+        considered = []
+        for name, condition, applies, overridden in d.get("considered", ()):
+            state = "overridden" if overridden else ("applies" if applies else "does not apply")
+            considered.append(f"{name} {state}" + (f" ({condition})" if condition else ""))
+        return f"   [set by rule {d['rule']}; considered: {'; '.join(considered)}]"
+    if kind == "decision":
+        tested = ", ".join(f"{text} = {value_text(value, None)}" for text, value in d.get("inputs", ()))
+        matched = ", ".join(f"line {line}" for line in d.get("matched", ())) or "none"
+        used = ", ".join(str(u) if u == "otherwise" else f"line {u}" for u in d.get("used", ()))
+        return f"   [tested {tested}; rows matched: {matched}; used: {used}]"
+    if kind == "earnings":
+        lines = [f"{payee} {component} {money_text(amount)}" for payee, _plan, component, amount in d.get("lines", ())]
+        return f"   [{'; '.join(lines) or 'no lines'}]"
+    if kind == "input":
+        return f"   [from {d.get('source')}]"
+    return ""
