@@ -57,7 +57,7 @@ class CalculationResult:
 
 def statement_json(statement: Statement) -> dict[str, Any]:
     plan = statement.plan
-    return {
+    found: dict[str, Any] = {
         "payee": statement.payee_id,
         "payee_name": statement.payee_name,
         "plan": plan.id,
@@ -76,6 +76,9 @@ def statement_json(statement: Statement) -> dict[str, Any]:
             for line in statement.lines
         ],
     }
+    if statement.coverage is not None:  # only prorated statements carry it
+        found["coverage"] = statement.coverage
+    return found
 
 
 def canonical_json(value: Any) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -72,6 +72,7 @@ class Statement:
     lines: tuple[Line, ...]
     total: Decimal
     exact_total: Decimal
+    coverage: str | None = None  # how much of the period the payee was on the plan, when not all of it
 
     @property
     def currency(self) -> str:
@@ -131,7 +132,8 @@ class PayeeEvaluator:
         scope = PeriodScope(version, self.facts, period, cover.last.assignment)
         scope.cover = cover
         drafts = [self._component(component, scope) for component in version.components]
-        return _finish_statement(version, self.facts, period, drafts)
+        statement = _finish_statement(version, self.facts, period, drafts)
+        return statement if cover.full else replace(statement, coverage=cover.describe())
 
     def _component(self, component: Component, scope: PeriodScope) -> _Draft:
         steps: list[Step] = []

@@ -138,6 +138,7 @@ def build_line_trace(statement: Statement, line: Line) -> TraceNode:
             "plan_version": plan.header.version,
             "plan_sha256": plan.source_sha256,
             "rounding": plan.header.rounding.to_json(),
+            "coverage": statement.coverage,
         },
     )
 

@@ -313,6 +313,13 @@ class Checker:
         changes = clauses.get("changes")
         if changes is not None:
             self.changes = str(changes.values[0])
+            if self.changes == "split" and proration is None:
+                self.error(
+                    changes.span,
+                    "E011",
+                    "splitting a period between assignments weighs each by its days, so the plan needs a day-count convention",
+                    "add `proration by calendar days` (or `by weekdays`)",
+                )
         conversion = clauses.get("conversion")
         if conversion is not None:
             rate_type, on, rounded, mode, places = conversion.values

@@ -43,6 +43,8 @@ def explain_line(node: TraceNode) -> str:
         f"{d['payee_name']} ({d['payee']}) · {d['period']} · {node.label}   {money_text(node.value, unit)}   {where}{cites}",
         f"  {d['formula']}   [plan {d['plan']} v{d['plan_version']}]",
     ]
+    if d.get("coverage"):
+        lines.append(f"  {d['coverage']}: quotas and targets are prorated")
     body: list[str] = []
     chain = node.children[: d["chain"]]
     start = chain[0]
