@@ -110,6 +110,11 @@ def compile_source(path: str, text: str, read: Reader = _read_file) -> PlanSourc
     return PlanSource(path, text, diagnostics, versions[0], versions, texts)
 
 
+def resolve_libraries(plan_file: ast.PlanFile, read: Reader = _read_file) -> list[ast.Decl]:
+    """The declarations a plan brings in with `use` (problems are left to the checker's run)."""
+    return _Libraries(read).resolve(plan_file)
+
+
 def content_hash(path: str, text: str, libraries: dict[str, str]) -> str:
     """The plan's SHA-256: its own text, plus each library it uses (by relative path)."""
     digest = hashlib.sha256(text.encode("utf-8"))

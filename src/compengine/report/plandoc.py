@@ -13,6 +13,7 @@ each doing its own escaping.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import re
@@ -31,6 +32,7 @@ from compengine.core.units import Kind, Type
 from compengine.lang import ast
 from compengine.lang.checker import CheckResult, check
 from compengine.lang.diagnostics import Diagnostic, has_errors
+from compengine.lang.loader import compile_source, resolve_libraries
 from compengine.lang.parser import parse_plan, read_plan_bytes
 from compengine.plantest import TEST_SUFFIX, Case, DealCase, Expectation, load_cases
 
@@ -163,15 +165,20 @@ def plan_examples(plan_path: str | Path) -> list[Case]:
 
 
 def document_source(path: str, text: str, cases: Sequence[Case] = ()) -> DocumentOutcome:
-    """Parse and check plan text; if it has no errors, build its document."""
+    """Parse and check plan text (with the libraries it uses); if it has no errors, build its
+    document, showing the shared definitions it uses as its own."""
+    compiled = compile_source(path, text)
+    if has_errors(compiled.diagnostics):
+        return DocumentOutcome(path, text, compiled.diagnostics, None)
     parsed = parse_plan(path, text)
-    if parsed.plan_file is None:
-        return DocumentOutcome(path, text, parsed.diagnostics, None)
-    checked = check(parsed.plan_file)
-    diagnostics = parsed.diagnostics + checked.diagnostics
-    if has_errors(diagnostics):
-        return DocumentOutcome(path, text, diagnostics, None)
-    return DocumentOutcome(path, text, diagnostics, build_document(parsed.plan_file, checked, cases))
+    assert parsed.plan_file is not None
+    plan_file = parsed.plan_file
+    imported = resolve_libraries(plan_file)
+    checked = check(plan_file, imported)
+    if imported:
+        plan_file = dataclasses.replace(plan_file, decls=[*imported, *plan_file.decls])
+    sha = compiled.plan.source_sha256 if compiled.plan is not None else None
+    return DocumentOutcome(path, text, compiled.diagnostics, build_document(plan_file, checked, cases, sha256=sha))
 
 
 def document_plan(path: str) -> DocumentOutcome:
@@ -650,8 +657,9 @@ class _Anchors:
 
 
 class _Builder:
-    def __init__(self, plan_file: ast.PlanFile, checked: CheckResult | None, cases: Sequence[Case]):
+    def __init__(self, plan_file: ast.PlanFile, checked: CheckResult | None, cases: Sequence[Case], sha256: str | None = None):
         self.file = plan_file
+        self.sha256 = sha256
         self.plan = _Plan(plan_file, checked, plan_file.decls)
         self.cases = cases
         self.anchor = _Anchors()
@@ -666,7 +674,7 @@ class _Builder:
         return Section(title, self.anchor(title), blocks or [], sections or [])
 
     def build(self, engine_version: str) -> PlanDocument:
-        sha = source_sha256(self.file.text)
+        sha = self.sha256 or source_sha256(self.file.text)
         sections = [self.summary(), self.components_section(self.plan, list(self.plan.components.values()))]
         definitions = self.definitions(self.plan, self.file.decls, self.unused_credits())
         if self.file.uses:
@@ -1551,10 +1559,15 @@ def split_text(splits: str) -> str:
 
 
 def build_document(
-    plan_file: ast.PlanFile, checked: CheckResult | None = None, cases: Sequence[Case] = (), engine_version: str = __version__
+    plan_file: ast.PlanFile,
+    checked: CheckResult | None = None,
+    cases: Sequence[Case] = (),
+    engine_version: str = __version__,
+    sha256: str | None = None,
 ) -> PlanDocument:
-    """The document of a parsed plan; `checked` (the checker's result) adds the types of values."""
-    return _Builder(plan_file, checked, cases).build(engine_version)
+    """The document of a parsed plan; `checked` (the checker's result) adds the types of values.
+    `sha256` is the plan's content hash when it uses libraries (it then covers them too)."""
+    return _Builder(plan_file, checked, cases, sha256).build(engine_version)
 
 
 # ================================================================== Markdown
