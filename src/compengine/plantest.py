@@ -16,6 +16,11 @@
             total: 16000.00
             lines: {new_business: 16000.00}
 
+Besides `payees` and `deals`, a case may give `reporting_lines` ({payee, manager, from,
+until}), `exchange_rates` ({from, to, type, since, rate}) and `inputs` ({payee, input, period,
+value}): the rows of reporting_lines.csv, exchange_rates.csv and inputs.csv.  A payee with
+`on_plan: false` is in the data (a deal owner, someone's report) but not on the plan.
+
 The shape of a file is checked by the pydantic models below, so a misspelt key or a missing
 field is reported by its path ("payees 1 → id: field required") rather than failing late.
 Numbers are read exactly as written (never through binary floating point).  Every case also
@@ -24,23 +29,23 @@ re-checks the engine's invariants: each line's trace re-adds, lines add up to th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from compengine.core.calculation import calculate
 from compengine.core.errors import CompengineError
 from compengine.core.evaluation import Statement
 from compengine.core.money import ZERO, decimal_str
-from compengine.core.plan import CompiledPlan
+from compengine.core.plan import CompiledPlan, EarningsDef
 from compengine.core.trace import build_line_trace, verify
 from compengine.io.csv_data import dataset_from_records
 from compengine.lang.diagnostics import Severity, has_errors
-from compengine.lang.loader import PLAN_SUFFIX, compile_source
+from compengine.lang.loader import PLAN_SUFFIX, compile_source, load_plans
 
 TEST_SUFFIX = ".tests.yaml"
 
@@ -64,12 +69,14 @@ class _Schema(BaseModel):
 
 
 class PayeeCase(_Schema):
-    """A payee on the plan under test, with what the assignment and quota files would say."""
+    """A payee on the plan under test, with what the assignment and quota files would say.
+    `on_plan: false` gives a payee who is only in the data (a deal's owner, someone's report)."""
 
     id: str
     name: str | None = None
     hire_date: str | None = None
     target_incentive: Decimal = ZERO
+    on_plan: bool = True
     on_plan_from: str | None = None
     on_plan_until: str | None = None
     quotas: dict[str, dict[str, Decimal]] = {}
@@ -90,6 +97,36 @@ class DealCase(_Schema):
     splits: str = ""
 
 
+class ReportingLineCase(_Schema):
+    """A row of reporting_lines.csv: `payee` reports to `manager` from `from` (default: the
+    plan's start) until `until` (the first day they no longer do; default: open-ended)."""
+
+    payee: str
+    manager: str
+    from_: str | None = Field(default=None, alias="from")
+    until: str | None = None
+
+
+class ExchangeRateCase(_Schema):
+    """A row of exchange_rates.csv: 1 `from` = `rate` `to` (default: the plan's currency) at
+    rates of `type`, from `since` until the next rate of the same pair and type."""
+
+    from_: str = Field(alias="from")
+    to: str | None = None
+    type: str
+    since: str
+    rate: Decimal
+
+
+class InputCase(_Schema):
+    """A row of inputs.csv: a payee's value of a plan input for a period (default: the case's)."""
+
+    payee: str
+    input: str
+    period: str | None = None
+    value: str | Decimal | int | bool
+
+
 class Expectation(_Schema):
     total: Decimal | None = None
     lines: dict[str, Decimal] = {}
@@ -100,6 +137,9 @@ class CaseSpec(_Schema):
     period: str
     payees: list[PayeeCase] = []
     deals: list[DealCase] = []
+    reporting_lines: list[ReportingLineCase] = []
+    exchange_rates: list[ExchangeRateCase] = []
+    inputs: list[InputCase] = []
     expect: dict[str, Expectation] = {}
 
 
@@ -180,16 +220,18 @@ def run_plan_tests(paths: list[str]) -> PlanTestReport:
     return PlanTestReport(results)
 
 
-def run_case(case: Case, plan: CompiledPlan | None = None) -> CaseResult:
+def run_case(case: Case, plan: CompiledPlan | Sequence[CompiledPlan] | None = None) -> CaseResult:
+    """Run one case against the plan at `case.plan_path` (or `plan`: one version, or every
+    version of a plan with revisions, base first)."""
     result = CaseResult(case.file, case.name)
     if case.spec is None:
         result.problems.append(case.error or "the case cannot be read")
         return result
     spec = case.spec
     try:
-        plan = plan or _compile(case.plan_path)
-        data = dataset_from_records(_tables(spec, plan), f"{Path(case.file).name} case {case.name!r}")
-        calculated = calculate([plan], data, spec.period)
+        versions = _compile(case.plan_path) if plan is None else [plan] if isinstance(plan, CompiledPlan) else list(plan)
+        data = dataset_from_records(_tables(spec, versions[0]), f"{Path(case.file).name} case {case.name!r}")
+        calculated = calculate(versions, data, spec.period)
     except (CompengineError, ValueError) as error:
         result.problems.append(str(error))
         return result
@@ -214,7 +256,10 @@ def _invariant_problems(statements: Iterable[Statement]) -> list[str]:
     return problems
 
 
-def _compile(plan_path: str) -> CompiledPlan:
+def _compile(plan_path: str) -> list[CompiledPlan]:
+    """Every version of the plan (a plan with revisions has several), base first; then every
+    version of the plans in the same folder that its `earnings of ... from plan <id>` names
+    (nobody in a case is on them, but they must be known to be counted)."""
     path = Path(plan_path)
     if not path.exists():
         raise ValueError(f"there is no plan {plan_path} for these tests")
@@ -222,7 +267,10 @@ def _compile(plan_path: str) -> CompiledPlan:
     if has_errors(source.diagnostics) or source.plan is None:
         first = next(d for d in source.diagnostics if d.severity is Severity.ERROR)
         raise ValueError(f"the plan does not check: {first.span}: {first.message}")
-    return source.plan
+    definitions = [d for version in source.versions for d in version.definitions.values()]
+    named = {d.plan for d in definitions if isinstance(d, EarningsDef) and d.plan not in (None, source.plan.id)}
+    others = [plan for plan in load_plans([str(path.parent)]).plans if plan.id in named] if named else []
+    return [*source.versions, *others]
 
 
 def _text(value: Cell) -> str:
@@ -244,6 +292,8 @@ def _tables(spec: CaseSpec, plan: CompiledPlan) -> dict[str, list[dict[str, str]
         row = {"payee_id": person.id, "name": person.name or person.id, "hire_date": _text(person.hire_date)}
         row.update({key: _text(value) for key, value in person.attributes.items()})
         payees.append(row)
+        if not person.on_plan:
+            continue
         assignments.append(
             {
                 "payee_id": person.id,
@@ -271,7 +321,38 @@ def _tables(spec: CaseSpec, plan: CompiledPlan) -> dict[str, list[dict[str, str]
         }
         row.update({key: _text(value) for key, value in (item.model_extra or {}).items()})
         deals.append(row)
-    return {"payees.csv": payees, "assignments.csv": assignments, "quotas.csv": quotas, "deals.csv": deals}
+    lines = [
+        {
+            "payee_id": line.payee,
+            "manager_id": line.manager,
+            "effective_from": line.from_ or (start.isoformat() if start else ""),
+            "effective_until": _text(line.until),
+        }
+        for line in spec.reporting_lines
+    ]
+    rates = [
+        {
+            "from_currency": rate.from_,
+            "to_currency": rate.to or currency,
+            "rate_type": rate.type,
+            "effective_from": rate.since,
+            "rate": _text(rate.rate),
+        }
+        for rate in spec.exchange_rates
+    ]
+    inputs = [
+        {"payee_id": item.payee, "input": item.input, "period": item.period or spec.period, "value": _text(item.value)}
+        for item in spec.inputs
+    ]
+    return {
+        "payees.csv": payees,
+        "assignments.csv": assignments,
+        "quotas.csv": quotas,
+        "deals.csv": deals,
+        "reporting_lines.csv": lines,
+        "exchange_rates.csv": rates,
+        "inputs.csv": inputs,
+    }
 
 
 def _compare(payee_id: str, statement: Statement, expected: Expectation) -> list[str]:

@@ -7,6 +7,7 @@ the order of rows, the machine, or the time of day).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections import defaultdict
@@ -24,7 +25,7 @@ from compengine.core.fx import FxTable
 from compengine.core.hierarchy import Hierarchy
 from compengine.core.money import DECIMAL_CONTEXT, decimal_str
 from compengine.core.periods import Period
-from compengine.core.plan import AttributeDef, CompiledPlan, PlanFamily
+from compengine.core.plan import AttributeDef, CompiledPlan, EarningsDef, PlanFamily
 from compengine.core.scope import PayeeFacts
 from compengine.core.units import Kind
 from compengine.core.values import MISSING, parse_value
@@ -103,9 +104,10 @@ def calculate(
     """
     wanted = set(payees) if payees is not None else None
     with localcontext(DECIMAL_CONTEXT):
-        book = StatementBook(families_of(plans), data)
+        families = families_of(plans)
+        book = StatementBook(families, data)
         statements: list[Statement] = []
-        notes: list[str] = _unknown_plans(plans, data)
+        notes: list[str] = _unknown_plans(plans, data) + _earnings_notes(families)
         period_errors: list[PeriodError] = []
         for family in book.families.values():
             header = family.first.header
@@ -235,6 +237,27 @@ class StatementBook:
         return lines
 
 
+def _earnings_notes(families: dict[str, PlanFamily]) -> list[str]:
+    """`earnings of ... from components a` / `from plan p` naming nothing among the plans given
+    counts nothing; say so, since a misspelt name would otherwise pass unnoticed."""
+    notes: list[str] = []
+    components = sorted({c.name for f in families.values() for v in f.versions for c in v.components})
+    for family in families.values():
+        for definition in family.versions[-1].definitions.values():
+            if not isinstance(definition, EarningsDef):
+                continue
+            if definition.plan is not None and definition.plan not in families:
+                notes.append(
+                    f"measure {definition.name} of plan {family.id} counts plan {definition.plan!r}, which was not given: it counts 0"
+                )
+            for name in definition.components or ():
+                if name not in components:
+                    close = difflib.get_close_matches(name, components, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else ""
+                    notes.append(f"measure {definition.name} of plan {family.id} counts component {name!r}, which no plan given has{hint}")
+    return notes
+
+
 def _unknown_plans(plans: Sequence[CompiledPlan], data: Dataset) -> list[str]:
     """Assignments to plans that were not given: most likely a typo in assignments.csv."""
     known = {plan.id for plan in plans}
@@ -273,6 +296,8 @@ def _typed(
         if text is None or text.strip() == "":
             if attribute.default is not None or attribute.type.kind is Kind.PAYEE:
                 values[attribute.name] = attribute.default
+            elif attribute.type.kind is Kind.TEXT_LIST:
+                values[attribute.name] = ()  # an empty list cell is the empty list (a list cannot declare a default)
             else:
                 values[attribute.name] = MISSING  # an error only where a rule reads it
             continue

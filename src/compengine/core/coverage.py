@@ -67,7 +67,8 @@ class Coverage:
 
     @property
     def full(self) -> bool:
-        return len(self.runs) == 1 and self.runs[0].start == self.period.start and self.runs[0].end == self.period.end
+        """Every day of the period is covered (by one assignment or several in a row)."""
+        return sum((r.end - r.start).days for r in self.runs) == (self.period.end - self.period.start).days
 
     @property
     def last(self) -> Run:
@@ -77,6 +78,8 @@ class Coverage:
         return any(run.start <= day < run.end for run in self.runs)
 
     def describe(self) -> str:
+        if self.full and len(self.runs) > 1:
+            return f"on the plan for all of {self.period.label}, under {len(self.runs)} assignments"
         if self.full:
             return f"on the plan for all of {self.period.label}"
         spans = ", ".join(f"{r.start.isoformat()} to {(r.end - timedelta(days=1)).isoformat()}" for r in self.runs)

@@ -24,6 +24,7 @@ from compengine.core.hierarchy import Hierarchy
 from compengine.core.money import ONE, ZERO
 from compengine.core.plan import CompiledPlan, CreditRule, PayeeMatch, RecipientKind
 from compengine.core.scope import DealScope, MatchScope
+from compengine.core.values import MISSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +73,27 @@ class OverlayIndex:
         self.match = match
         self.attrs = payee_attrs
         probe = DealScope(plan, None, {}, plan.header.effective.start or dt.date.min)
-        candidates = [p for p in sorted(payees.values(), key=lambda p: p.id) if self._pre(match, probe, p)]
+        self.payees = sorted(payees.values(), key=lambda p: p.id)
+        candidates = [p for p in self.payees if self._pre(match, probe, p)]
         self.index: dict[tuple[Any, ...], list[Payee]] = defaultdict(list)
         for payee in candidates:
-            self.index[tuple(payee_field(payee, payee_attrs[payee.id], name) for name, _ in match.joins)].append(payee)
+            key = tuple(payee_field(payee, payee_attrs[payee.id], name) for name, _ in match.joins)
+            for (name, _), value in zip(match.joins, key, strict=True):
+                if value is MISSING:
+                    raise EvaluationError(
+                        f"{payee.ref or 'payees'}, field {name} is empty, and plan {plan.id} needs it for payee {payee.id}",
+                        hint=f"fill it in, or declare a default: `payee attribute {name}: ..., default ...`",
+                    )
+            self.index[key].append(payee)
 
     def _pre(self, match: PayeeMatch, probe: DealScope, payee: Payee) -> bool:
         return match.payee_only is None or bool(match.payee_only(MatchScope(probe, payee, self.attrs[payee.id])))
 
     def payees_for(self, scope: DealScope) -> list[str]:
-        key = tuple(expr(scope) for _, expr in self.match.joins)
+        try:
+            key = tuple(expr(scope) for _, expr in self.match.joins)
+        except EvaluationError:  # a join read an empty field the condition, stopping early, may never reach
+            return [p.id for p in self.payees if self.match.condition(MatchScope(scope, p, self.attrs[p.id]))]
         residual = self.match.residual
         return [
             payee.id for payee in self.index.get(key, ()) if residual is None or residual(MatchScope(scope, payee, self.attrs[payee.id]))
@@ -136,10 +148,12 @@ class Crediting:
         credit_date = rule.date(scope)
         if not plan.in_effect(credit_date):
             return []  # a plan version only credits deals dated while it is in effect
-        fx = self._fx(rule, deal, credit_date)
+        fx = self._fx(rule, deal, credit_date) if plan.conversion is not None else None
         scope = DealScope(plan, deal, attrs, credit_date, fx.rate if fx else None)
         if rule.filter is not None and not rule.filter(scope):
             return []
+        if plan.conversion is None:
+            self._fx(rule, deal, credit_date)  # a deal in another currency passed the filter of a plan that converts nothing: stop
         full = rule.amount(scope)
         paths = self._paths(rule, deal, attrs, scope, credit_date)
         credits = []

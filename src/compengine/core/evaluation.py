@@ -133,7 +133,7 @@ class PayeeEvaluator:
         scope.cover = cover
         drafts = [self._component(component, scope) for component in version.components]
         statement = _finish_statement(version, self.facts, period, drafts)
-        return statement if cover.full else replace(statement, coverage=cover.describe())
+        return statement if cover.full and len(cover.runs) == 1 else replace(statement, coverage=cover.describe())
 
     def _component(self, component: Component, scope: PeriodScope) -> _Draft:
         steps: list[Step] = []
@@ -248,8 +248,13 @@ def _per_credit(
     position = ZERO
     if tiered:
         run_start, _ = scope.window_range(basis.running)
+        on_plan = scope.facts.on_plan
         for credit in credits:
-            if run_start <= credit.date < period.start and _passes(basis.filter, CreditScope(scope, credit)):
+            if (
+                run_start <= credit.date < period.start
+                and on_plan(scope.plan, credit.date)
+                and _passes(basis.filter, CreditScope(scope, credit))
+            ):
                 position += credit.amount
     current: list[tuple[tuple[Any, ...], CreditScope]] = []
     for credit in credits:
@@ -493,7 +498,7 @@ def _visible(part: Expression, scope: Scope) -> bool:
 
 
 def _round_reason(before: Decimal, after: Decimal) -> str:
-    return "no change" if before == after else f"{before} → {after}"
+    return "no change" if before == after else "rounded"
 
 
 def _m(plan: CompiledPlan, value: Decimal) -> str:

@@ -271,8 +271,23 @@ class PayeeFacts:
     inputs: Mapping[tuple[str, str], InputValue] = field(default_factory=dict)  # (input, period label)
     team: TeamEarnings | None = None  # reports' statements, for earnings of reports
 
+    covers: dict[tuple[str, str], Coverage | None] = field(default_factory=dict, compare=False)  # memo
+    days_on: dict[tuple[str, date], bool] = field(default_factory=dict, compare=False)  # memo
+
     def coverage_of(self, plan: CompiledPlan, period: Period) -> Coverage | None:
-        return coverage(plan, self.payee, self.assignments, period)
+        key = (plan.id, period.label)
+        if key not in self.covers:
+            self.covers[key] = coverage(plan, self.payee, self.assignments, period)
+        return self.covers[key]
+
+    def on_plan(self, plan: CompiledPlan, day: date) -> bool:
+        """Whether the payee was on `plan` on `day`: credits dated otherwise do not count for it."""
+        key = (plan.id, day)
+        if key not in self.days_on:
+            period = plan.header.calendar.period_containing(plan.header.period_kind, day)
+            cover = self.coverage_of(plan, period)
+            self.days_on[key] = cover is not None and cover.contains(day)
+        return self.days_on[key]
 
     def assignment_for(self, period: Period) -> Assignment | None:
         """The assignment covering `period`; a change of assignment inside it is an error."""
@@ -310,7 +325,8 @@ class PeriodScope(Scope):
 
     def credits_in(self, rule: str, window: Window) -> list[Credit]:
         start, end = self.window_range(window)
-        return [c for c in self.facts.credits.get(rule, ()) if start <= c.date < end]
+        on_plan, plan = self.facts.on_plan, self.plan  # credits dated while off the plan do not count for it
+        return [c for c in self.facts.credits.get(rule, ()) if start <= c.date < end and on_plan(plan, c.date)]
 
     def _period_value(self, definition: Any) -> Any:
         if isinstance(definition, MeasureDef):

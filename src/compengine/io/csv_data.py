@@ -42,7 +42,14 @@ DEAL_COLUMNS = ("deal_id", "owner", "type", "product", "amount", "currency", "cl
 REPORTING_COLUMNS = ("payee_id", "manager_id", "effective_from", "effective_until")
 RATE_COLUMNS = ("from_currency", "to_currency", "rate_type", "effective_from", "rate")
 INPUT_COLUMNS = ("payee_id", "input", "period", "value")
-OPTIONAL_COLUMNS = {"termination_date", "effective_until", "splits", "effective_from"}
+#: Columns a file may leave out, by file.
+OPTIONAL_COLUMNS = {
+    "payees.csv": {"termination_date"},
+    "assignments.csv": {"effective_until"},
+    "quotas.csv": {"effective_from"},
+    "deals.csv": {"splits"},
+    "reporting_lines.csv": {"effective_until"},
+}
 _QUOTA_PERIOD = re.compile(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-M(0[1-9]|1[0-2])")
 _SPLIT = re.compile(r"\s*([^:;]+?)\s*:\s*(\d+(?:\.\d+)?)\s*%\s*")
 
@@ -181,7 +188,7 @@ def _read(
         issues.append(DataIssue(name, None, None, "the file is empty; it needs at least a header row"))
         return []
     header = [h.strip() for h in header]
-    missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS]
+    missing = [c for c in columns if c not in header and c not in OPTIONAL_COLUMNS.get(name, ())]
     for column in missing:
         issues.append(DataIssue(name, 1, column, "the column is missing from the header"))
     if not extra_allowed:

@@ -864,14 +864,13 @@ class Checker:
             pending = list(direct.get(label, ()))
             while pending:
                 base = pending.pop()
-                if base == label:
+                if base == label and label not in seen:
                     self.error(
                         rule.name.span,
                         "E060",
                         f"rule `{label}` overrides itself through its exceptions",
                         "make the exceptions a tree: each rule overrides only more general rules",
-                    )
-                    break
+                    )  # no early stop: a partial closure made the E061s reported depend on set order
                 if base not in seen:
                     seen.add(base)
                     pending.extend(direct.get(base, ()))
@@ -886,6 +885,8 @@ class Checker:
                 a, b = first.name.text, second.name.text
                 if a in overrides.get(b, ()) or b in overrides.get(a, ()):
                     continue
+                if any(e.text not in self.rules for e in (*first.exceptions, *second.exceptions)):
+                    continue  # a misspelt exception is reported already; its intent is unknown
                 same = first.when is not None and second.when is not None and self._text(first.when.span) == self._text(second.when.span)
                 if first.when is None or second.when is None or same:
                     where = f"{first.span.file}:{first.span.line}:{first.span.column}"
@@ -978,7 +979,7 @@ class Checker:
                     self.error(
                         second.span,
                         "E092",
-                        f"rows of decision table `{name}` overlap: a deal can match this row and the row at line {first.span.line}",
+                        f"rows of decision table `{name}` overlap: the same inputs match this row and the one at line {first.span.line}",
                         "make the rows' tests exclusive, or declare `hit policy first` to use the first matching row",
                     )
 
@@ -1369,7 +1370,7 @@ class Checker:
         if found.kind is not Kind.MONEY:
             hint = "multiply a rate by an amount, or write an amount like `500 " + f"{self.currency}`" if found.is_dimensionless else None
             self.error(expr.span, "E031", f"{what} must be money, but this is {found}", hint)
-        elif found.currency != self.currency:
+        elif self.currency is not None and found.currency != self.currency:  # no currency: E011, or a library
             self.error(
                 expr.span,
                 "E030",
@@ -1433,7 +1434,7 @@ class Checker:
             message = f"{what} differs from deal to deal, so it cannot be used {ctx.where}"
             hint = "use it in a per-credit clause, or aggregate it with a measure"
         elif bad & {PERIOD}:
-            message = f"{what} depends on the payee's credits for the period, so it cannot be used {ctx.where}"
+            message = f"{what} is worked out for each payee and period, so it cannot be used {ctx.where}"
             hint = "credit rules and measure filters can only read the deal"
         elif bad & {PAYEE}:
             message = f"{what} belongs to the credited payee, who is not known yet {ctx.where}"

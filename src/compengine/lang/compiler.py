@@ -309,7 +309,7 @@ class _Compiler:
         residual: list[ast.Expr] = []
         for conjunct in conjuncts:
             uses = self.result.uses[id(conjunct)]
-            if "payee" in uses and not uses & {"deal", "credit", "period"}:
+            if "payee" in uses and not uses & {"deal", "credit", "period", "dated"}:  # dated: looked up on the credit date
                 payee_only.append(conjunct)
             elif isinstance(conjunct, ast.Compare) and conjunct.op == "==" and (join := self._join(conjunct)) is not None:
                 joins.append(join)

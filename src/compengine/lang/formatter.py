@@ -341,7 +341,7 @@ def _quota_basis(quota: ast.QuotaDecl) -> str:
 
 def _earnings_of(earnings: ast.EarningsDecl) -> str:
     """What follows `earnings of`: the reports, and the lines counted if not all."""
-    reports = {"direct": "direct reports", "all": "all reports"}.get(earnings.reports, f"reports {earnings.levels} levels")
+    reports = {"direct": "direct reports", "all": "all reports"}.get(earnings.reports, f"reports {_levels(earnings.levels or 0)}")
     if earnings.source_kind is None:
         return reports
     return f"{reports} from {earnings.source_kind} " + ", ".join(n.text for n in earnings.source_names)
@@ -354,7 +354,7 @@ def _credit_lines(credit: ast.CreditDecl, source: _Source) -> list[tuple[int, st
     middle: list[tuple[int, str, int]] = []  # the crediting clauses between `to` and `amount`
     if credit.rollup is not None:
         assert credit.rollup_span is not None
-        levels = "to the top" if credit.rollup == "top" else f"{credit.rollup} levels"
+        levels = "to the top" if credit.rollup == "top" else _levels(int(credit.rollup))
         middle.append((1, f"rolled up {levels}", _span_start(credit.rollup_span, source)))
     if credit.duplicates is not None:  # duplicate credit counts once | per path
         duplicates_at = source.token_before(amount_at, 4 if credit.duplicates == "once" else 5)
@@ -584,3 +584,7 @@ def format_number(value: Decimal) -> str:
 def quote(text: str) -> str:
     """Text as a plan string literal, escaping exactly what the grammar requires."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _levels(count: int) -> str:
+    return f"{count} level" if count == 1 else f"{count} levels"

@@ -17,7 +17,7 @@ from pathlib import Path
 from compengine.core.plan import CompiledPlan
 from compengine.core.source import SourceSpan
 from compengine.lang import ast
-from compengine.lang.checker import check, check_versions
+from compengine.lang.checker import LIBRARY_KINDS, check, check_versions
 from compengine.lang.compiler import compile_plan
 from compengine.lang.diagnostics import Diagnostic, has_errors, suggest
 from compengine.lang.parser import parse_plan, read_plan_bytes
@@ -144,9 +144,9 @@ class _Libraries:
             library = self._load(use, library_path, seen | {plan_file.path})
             if library is None:
                 continue
-            available = {decl.name.text: decl for decl in library.decls}
+            available = {_library_key(decl): decl for decl in library.decls}
             for word in use.names:
-                decl = available.get(word.text)
+                decl = available.get(word.text) or available.get(f"deal.{word.text}") or available.get(f"payee.{word.text}")
                 if decl is None:
                     self.diagnostics.append(
                         Diagnostic(
@@ -157,9 +157,19 @@ class _Libraries:
                         )
                     )
                     continue
+                if not isinstance(decl, LIBRARY_KINDS):  # a component or rule must not slip into the plan unreported
+                    self.diagnostics.append(
+                        Diagnostic(
+                            word.span,
+                            "E017",
+                            f"`{word.text}` in {use.path} is a {decl.keyword}, which a library cannot share",
+                            "move it into this plan",
+                        )
+                    )
+                    continue
                 for needed in _with_dependencies(decl, available):
-                    if needed.name.text not in names:
-                        names.add(needed.name.text)
+                    if _library_key(needed) not in names:
+                        names.add(_library_key(needed))
                         imported.append(needed)
         return imported
 
@@ -205,7 +215,7 @@ def _with_dependencies(decl: ast.Decl, available: dict[str, ast.Decl]) -> list[a
     visiting: set[str] = set()
 
     def visit(current: ast.Decl) -> None:
-        name = current.name.text
+        name = _library_key(current)
         if name in visiting or current in ordered:
             return
         visiting.add(name)
@@ -218,6 +228,13 @@ def _with_dependencies(decl: ast.Decl, available: dict[str, ast.Decl]) -> list[a
     return ordered
 
 
+def _library_key(decl: ast.Decl) -> str:
+    """How a library definition is found: attributes by `deal.x` / `payee.x`, the rest by name."""
+    if isinstance(decl, ast.AttributeDecl):
+        return f"{decl.owner}.{decl.name.text}"
+    return decl.name.text
+
+
 def _names_used(node: object) -> set[str]:
     """Every name a declaration refers to (values, quotas, curves, deal and payee fields)."""
     found: set[str] = set()
@@ -227,7 +244,7 @@ def _names_used(node: object) -> set[str]:
         if isinstance(current, ast.NameRef | ast.WindowedRef | ast.Call):
             found.add(current.name)
         if isinstance(current, ast.FieldRef):
-            found.add(current.name)
+            found.add(f"{current.scope}.{current.name}")
         if isinstance(current, ast.Node | ast.Expr):
             for value in vars(current).values():
                 if isinstance(value, ast.Node | ast.Expr):

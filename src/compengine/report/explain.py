@@ -44,7 +44,7 @@ def explain_line(node: TraceNode) -> str:
         f"  {d['formula']}   [plan {d['plan']} v{d['plan_version']}]",
     ]
     if d.get("coverage"):
-        lines.append(f"  {d['coverage']}: quotas and targets are prorated")
+        lines.append(f"  {d['coverage']}" + ("" if "for all of" in d["coverage"] else ": quotas and targets are prorated"))
     body: list[str] = []
     chain = node.children[: d["chain"]]
     start = chain[0]
@@ -81,7 +81,9 @@ def _credit_lines(credit: TraceNode, unit: str | None) -> list[str]:
     d = credit.detail
     share = percent_text(d["share"])
     credited = money_text(d["credited"])
-    of = "" if d["share"] == 1 else f" of {money_text(d['deal_amount'])}"
+    converted = d.get("converted")
+    whole = money_text(d["deal_amount"]) + (f" {converted['from']}" if converted else "")
+    of = f" of {whole}" if d["share"] != 1 else f" ({whole})" if converted else ""
     head = f"deal {d['deal']} · {credited} credited {share}{of} ({_paths_text(d)}) · {d['date']}   → {money_text(credit.value, unit)}"
     parts = [head]
     if d.get("converted"):
