@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from compengine.lang.diagnostics import CODES, Diagnostic, Severity
-from compengine.lang.loader import load_plans
+from compengine.lang.loader import compile_source, load_plans
 from tests.support import HEADER, diagnostics
 
 COVERED: set[str] = set()
@@ -418,6 +418,47 @@ def test_a_payee_field_in_a_credit_rule_says_the_payee_is_not_known_yet() -> Non
     assert where(found) == at(text, "payee.name")
 
 
+# ---------------------------------------------------------------------- revisions and libraries: E016, E017
+@covers("E016")
+def test_a_revision_numbered_no_higher_than_the_version_before_is_reported_on_its_marker() -> None:
+    text = HEADER + BOOKINGS + commission() + "\nrevision 1 effective 2026-03-01\n" + commission("6%")
+    found = sole(text)
+    assert found.code == "E016"
+    assert found.message == "revision 1 does not come after version 1"
+    assert where(found) == at(text, "revision 1 effective 2026-03-01")
+    assert found.hint == "number it 2 or higher"
+
+
+@covers("E016")
+def test_a_revision_dated_outside_the_plan_is_reported_with_the_plan_range() -> None:
+    text = HEADER + BOOKINGS + commission() + "\nrevision 2 effective 2027-01-01\n" + commission("6%")
+    found = sole(text)
+    assert found.code == "E016"
+    assert found.message == "revision 2 starts on 2027-01-01: not after 2026-01-01 and before the plan ends on 2027-01-01"
+    assert where(found) == at(text, "revision 2 effective 2027-01-01")
+    assert found.hint == "date each revision after the one before it, inside the plan's effective range"
+
+
+@covers("E017")
+def test_a_library_holding_a_component_is_reported_on_the_component() -> None:
+    text = 'library shared "Shared rates"\n\nparameter base_rate = 5%\n\ncomponent bonus "Bonus"\n  pays 100 USD\n'
+    found = sole(text)
+    assert found.code == "E017"
+    assert found.message == "a library can share attributes, parameters, tables, curves, decision tables and lets, not a component"
+    assert starts_at(found) == at(text, "component bonus")[:2]
+    assert found.hint == "move this into the plans that need it"
+
+
+@covers("E017")
+def test_using_a_plan_file_as_a_library_is_reported_on_the_path() -> None:
+    text = HEADER + 'use base_rate from "rates.comp"\n' + BOOKINGS + commission("base_rate")
+    found = [d for d in compile_source("plan.comp", text, read=lambda path: HEADER).diagnostics if d.code == "E017"]
+    assert len(found) == 1, found
+    assert found[0].message == "rates.comp is not a library"
+    assert where(found[0]) == at(text, '"rates.comp"')
+    assert found[0].hint == 'a library file starts with `library <name> "<title>"`'
+
+
 # ---------------------------------------------------------------------- names: E020-E023
 @covers("E020")
 def test_an_unknown_name_suggests_the_closest_definition() -> None:
@@ -672,7 +713,7 @@ component attainment_bonus "Attainment bonus"
     )
     found = sole(text)
     assert found.code == "E033"
-    assert found.message == "`booked` depends on the payee's credits for the period, so it cannot be used in credit rule `big_deals`"
+    assert found.message == "`booked` is worked out for each payee and period, so it cannot be used in credit rule `big_deals`"
     assert where(found) == at(text, "where booked", part="booked")
     assert found.hint == "credit rules and measure filters can only read the deal"
 
@@ -854,6 +895,21 @@ def test_definitions_that_depend_on_each_other_show_the_cycle() -> None:
     assert found.hint is not None
 
 
+@covers("E061")
+def test_two_rules_setting_one_value_without_precedence_are_reported_on_the_later_rule() -> None:
+    rules = "rule base sets commission_rate to 5%\nrule other sets commission_rate to 6%\n"
+    text = HEADER + BOOKINGS + commission("commission_rate") + rules
+    found = sole(text)
+    assert found.code == "E061"
+    base_line = at(text, "rule base")[0]
+    assert found.message == (
+        f"rules `other` and `base` (at test.comp:{base_line}:1) both set `commission_rate` when `other` applies; "
+        "neither is an exception to the other"
+    )
+    assert where(found) == at(text, "rule other", part="other")
+    assert found.hint == "write `exception to base` on the more specific rule"
+
+
 @covers("E070")
 def test_split_shares_that_do_not_add_up_to_100_percent_show_the_total() -> None:
     text = HEADER + "deal attribute overlay: payee\n" + BOOKINGS.replace("to owner", "to owner 60%, deal.overlay 30%") + commission()
@@ -1010,6 +1066,26 @@ def test_two_otherwise_rows_in_a_table_are_reported() -> None:
     assert found.message == "table `product_rate` has two `otherwise` rows"
     assert where(found) == at(text, "otherwise: 4%")
     assert found.hint == "keep one"
+
+
+@covers("E092")
+def test_overlapping_rows_of_a_unique_decision_table_are_reported_on_the_later_row() -> None:
+    table = """
+decision table commission_rate: percent
+  given deal.amount
+  row below 50,000 USD: 5%
+  row [25,000 USD, 100,000 USD): 6%
+  row from 100,000 USD: 8%
+"""
+    text = HEADER + BOOKINGS + commission("commission_rate") + table
+    found = sole(text)
+    assert found.code == "E092"
+    first_line = at(text, "row below")[0]
+    assert found.message == (
+        f"rows of decision table `commission_rate` overlap: the same inputs match this row and the one at line {first_line}"
+    )
+    assert where(found) == at(text, "row [25,000 USD, 100,000 USD): 6%")
+    assert found.hint == "make the rows' tests exclusive, or declare `hit policy first` to use the first matching row"
 
 
 # ---------------------------------------------------------------------- warnings: W100, W101

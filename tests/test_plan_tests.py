@@ -177,3 +177,169 @@ def test_numeric_ids_are_read_as_text(tmp_path: Path) -> None:
     )
     [result] = run_plan_tests([str(tmp_path)]).cases
     assert result.passed, result.problems
+
+
+def write_named_plan(folder: Path, name: str, plan: str, cases: str) -> None:
+    (folder / f"{name}.comp").write_text(plan, encoding="utf-8")
+    (folder / f"{name}.tests.yaml").write_text(cases, encoding="utf-8")
+
+
+TEAM_PLAN = PLAN.replace("plan tiny", "plan team").replace("  to owner\n", "  to owner\n  rolled up to the top\n")
+
+
+def test_reporting_lines_in_a_case_roll_deals_up_to_managers(tmp_path: Path) -> None:
+    # R1 reports to M1 until 2026-02-15, then to M2; M1 and M2 report to V1.  10% of each deal:
+    # X1 (2026-02-01) 1,000 → R1, M1, V1 100.00; X2 (2026-03-01) 500 → R1, M2, V1 50.00
+    write_named_plan(
+        tmp_path,
+        "team",
+        TEAM_PLAN,
+        """tests:
+  - name: rollups follow the reporting line on the close date
+    period: 2026-Q1
+    payees: [{id: R1}, {id: M1}, {id: M2}, {id: V1}]
+    reporting_lines:
+      - {payee: R1, manager: M1, until: 2026-02-15}
+      - {payee: R1, manager: M2, from: 2026-02-15}
+      - {payee: M1, manager: V1}
+      - {payee: M2, manager: V1}
+    deals:
+      - {id: X1, owner: R1, amount: 1000, close_date: 2026-02-01}
+      - {id: X2, owner: R1, amount: 500, close_date: 2026-03-01}
+    expect:
+      R1: {total: 150.00}
+      M1: {total: 100.00}
+      M2: {total: 50.00}
+      V1: {total: 150.00}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.passed, result.problems
+
+
+def test_exchange_rates_in_a_case_convert_deals_on_their_credit_date(tmp_path: Path) -> None:
+    # 1,000 EUR on 2026-02-01 at the corporate 1.10 = 1,100.00 USD; on 2026-03-01 at 1.20 = 1,200.00;
+    # 10% of 2,300.00 = 230.00 (the budget rate is another rate type, not used)
+    conversion = '  convert other currencies at "corporate" rates on the credit date, rounded half up to 2 places\n'
+    plan = PLAN.replace("  rounding half up to 2 places per component\n", "  rounding half up to 2 places per component\n" + conversion)
+    write_named_plan(
+        tmp_path,
+        "tiny",
+        plan,
+        """tests:
+  - name: euros at the corporate rate of the day
+    period: 2026-Q1
+    payees: [{id: P1}]
+    exchange_rates:
+      - {from: EUR, type: corporate, since: 2026-01-01, rate: 1.10}
+      - {from: EUR, to: USD, type: corporate, since: 2026-03-01, rate: 1.20}
+      - {from: EUR, type: budget, since: 2026-01-01, rate: 9}
+    deals:
+      - {id: D1, owner: P1, amount: 1000, currency: EUR, close_date: 2026-02-01}
+      - {id: D2, owner: P1, amount: 1000, currency: EUR, close_date: 2026-03-01}
+    expect: {P1: {total: 230.00}}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.passed, result.problems
+
+
+def test_inputs_in_a_case_supply_a_payees_value_for_the_period(tmp_path: Path) -> None:
+    # P1's score for the case's period is 80%: 1,000 × 80% = 800.00; P2 has a score only for
+    # another period, so the default 0% applies
+    plan = PLAN.split("credit bookings")[0] + 'input score: percent, default 0%\n\ncomponent bonus "Bonus"\n  pays 1,000 USD × score\n'
+    write_named_plan(
+        tmp_path,
+        "tiny",
+        plan,
+        """tests:
+  - name: MBO scores
+    period: 2026-Q1
+    payees: [{id: P1}, {id: P2}]
+    inputs:
+      - {payee: P1, input: score, value: 80%}
+      - {payee: P2, input: score, period: 2026-Q2, value: 100%}
+    expect:
+      P1: {total: 800.00}
+      P2: {total: 0.00}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.passed, result.problems
+
+
+def test_a_payee_off_the_plan_is_in_the_data_but_gets_no_statement(tmp_path: Path) -> None:
+    write_named_plan(
+        tmp_path,
+        "team",
+        TEAM_PLAN,
+        """tests:
+  - name: a rep on another plan
+    period: 2026-Q1
+    payees: [{id: R1, on_plan: false}, {id: M1}]
+    reporting_lines: [{payee: R1, manager: M1}]
+    deals: [{id: X1, owner: R1, amount: 1000, close_date: 2026-02-01}]
+    expect:
+      M1: {total: 100.00}
+      R1: {total: 100.00}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.problems == ["payee R1 has no statement for 2026-Q1"]
+
+
+def test_a_case_after_a_revision_is_calculated_under_the_revised_plan(tmp_path: Path) -> None:
+    # 10% until 2026-04-01, then 20%: a 1,000 deal in Q2 pays 200.00
+    plan = PLAN + '\nrevision 2 effective 2026-04-01 "Rate up"\n\ncomponent commission "Commission"\n  per credit of bookings\n  rate 20%\n'
+    write_named_plan(
+        tmp_path,
+        "tiny",
+        plan,
+        """tests:
+  - name: after the revision
+    period: 2026-Q2
+    payees: [{id: P1}]
+    deals: [{id: D1, owner: P1, amount: 1000, close_date: 2026-05-01}]
+    expect: {P1: {total: 200.00}}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.passed, result.problems
+
+
+def test_a_misspelt_key_in_a_reporting_line_is_reported_by_its_path(tmp_path: Path) -> None:
+    write_plan(
+        tmp_path,
+        """tests:
+  - name: typo
+    period: 2026-Q1
+    payees: [{id: P1}, {id: M1}]
+    reporting_lines: [{payee: P1, manger: M1}]
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path)]).cases
+    assert result.problems == ["reporting_lines → 1 → manager: field required; reporting_lines → 1 → manger: unknown key"]
+
+
+def test_a_plan_counting_earnings_from_another_plan_is_tested_with_that_plan_known(tmp_path: Path) -> None:
+    # `earnings of direct reports from plan tiny` must name a plan being calculated; the case's
+    # payees are on `boss` only, so the override is 0.00 and the team credit 10% of 1,000
+    (tmp_path / "tiny.comp").write_text(PLAN, encoding="utf-8")
+    boss = TEAM_PLAN.replace("plan team", "plan boss") + (
+        '\nmeasure below = earnings of direct reports from plan tiny\n\ncomponent override "Override"\n  pays 10% × below\n'
+    )
+    write_named_plan(
+        tmp_path,
+        "boss",
+        boss,
+        """tests:
+  - name: an override on another plan's earnings
+    period: 2026-Q1
+    payees: [{id: R1, on_plan: false}, {id: M1}]
+    reporting_lines: [{payee: R1, manager: M1}]
+    deals: [{id: X1, owner: R1, amount: 1000, close_date: 2026-02-01}]
+    expect: {M1: {total: 100.00, lines: {commission: 100.00, override: 0.00}}}
+""",
+    )
+    [result] = run_plan_tests([str(tmp_path / "boss.tests.yaml")]).cases
+    assert result.passed, result.problems
