@@ -7,6 +7,7 @@ plan enterprise_ae "Enterprise Account Executive"
   calculated quarterly
   fiscal year starts january
   rounding half up to 2 places per component
+  convert other currencies at "corporate" rates on the credit date, rounded half up to 2 places
 
 deal attribute acv: money
 deal attribute term_months: count, default 12

@@ -6,8 +6,12 @@ plan sdr "Sales Development Representative"
   calculated quarterly
   fiscal year starts january
   rounding half up to 2 places per credit
+  convert other currencies at "corporate" rates on the credit date, rounded half up to 2 places
 
 deal attribute sourced_by: payee
+
+# §2.1: what a qualified meeting pays (175 USD from revision 2, below).
+parameter bounty_per_meeting = 150 USD
 
 # A meeting is logged as a deal of type "meeting" owned by the SDR who held it; its amount is
 # the pipeline value the meeting created.
@@ -31,7 +35,7 @@ let pipeline_attainment = pipeline / pipeline_quota for the period
 component meeting_bounty "Qualified meeting bounty"
   cites "§2.1"
   per credit of meetings
-  pays 150 USD
+  pays bounty_per_meeting
   gate pipeline_attainment >= 50%
 
 component sourced_commission "Sourced bookings commission"
@@ -39,3 +43,9 @@ component sourced_commission "Sourced bookings commission"
   per credit of sourced_bookings
   rate 2%
   cap 2,500 USD per deal
+
+# §2.1 as amended: from 1 July a qualified meeting pays 175 USD.  A meeting is paid under the
+# version in force on its date, so meetings before 1 July keep 150 USD.
+revision 2 effective 2026-07-01 "Meeting bounty raised to 175 USD"
+
+parameter bounty_per_meeting = 175 USD
