@@ -10,7 +10,7 @@ span to underline and a hint, and hands the compiler the types it inferred.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -1913,8 +1913,8 @@ def _cells_meet(a: ast.Cell, b: ast.Cell) -> bool:
     if set_b is not None:
         return any(_in_range(v, range_a) for v in set_b)
     assert range_a is not None and range_b is not None
-    low = _max_bound(range_a[0], range_b[0])
-    high = _min_bound(range_a[1], range_b[1])
+    low = _tighter(max, range_a[0], range_b[0])
+    high = _tighter(min, range_a[1], range_b[1])
     return low is None or high is None or low < high
 
 
@@ -1928,20 +1928,13 @@ def _in_range(value: object, bounds: tuple[object | None, object | None] | None)
         return False
 
 
-def _max_bound(a: Any, b: Any) -> Any:
+def _tighter(pick: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """The tighter of two bounds, where None is no bound at all."""
     if a is None:
         return b
     if b is None:
         return a
-    return max(a, b)
-
-
-def _min_bound(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
+    return pick(a, b)
 
 
 def _plural(count: int, noun: str) -> str:
