@@ -122,6 +122,20 @@ _EXTRA_COLUMNS_ALLOWED = {"payees.csv", "deals.csv"}
 
 def load_dataset(folder: str | Path) -> Dataset:
     """Read and validate a data folder; raises `DataError` listing every problem."""
+    return load_folder(folder).dataset
+
+
+@dataclass(frozen=True)
+class LoadedFolder:
+    """A validated data folder: the dataset, and every row's cells as the file gave them
+    (file name -> [(row number, cells)]), which is what the database keeps as facts."""
+
+    dataset: Dataset
+    rows: dict[str, list[tuple[int, dict[str, str]]]]
+
+
+def load_folder(folder: str | Path) -> LoadedFolder:
+    """Read and validate a data folder; raises `DataError` listing every problem."""
     root = Path(folder)
     issues: list[DataIssue] = []
     hashes: dict[str, str] = {}
@@ -130,7 +144,16 @@ def load_dataset(folder: str | Path) -> Dataset:
     tables = {
         name: _read(root, name, columns, issues, hashes, extra_allowed=name in _EXTRA_COLUMNS_ALLOWED) for name, columns in FILES.items()
     }
-    return _build(tables, issues, hashes)
+    dataset = _build(tables, issues, hashes)
+    return LoadedFolder(dataset, {name: [(row.number, row.cells) for row in rows] for name, rows in tables.items()})
+
+
+def dataset_from_rows(tables: dict[str, list[tuple[int, dict[str, str]]]]) -> Dataset:
+    """Validate stored rows (file name -> [(row number in its file, cells)]) exactly as CSV
+    rows are validated, reporting each by its original file and row."""
+    issues: list[DataIssue] = []
+    rows = {name: [_Row(name, number, cells, issues) for number, cells in tables.get(name, [])] for name in FILES}
+    return _build(rows, issues, {})
 
 
 def dataset_from_records(tables: dict[str, list[dict[str, str]]], source: str) -> Dataset:

@@ -1,0 +1,373 @@
+"""Payout cycles: open → calculate (draft runs, repeatable) → approve → close, per period.
+
+The service layer shared by the CLI and the API.  Calculating a period computes every
+statement from the published plans and the facts as known at a moment, plus a prior-period
+adjustment for every closed period whose statements would now come out differently (what it
+should have paid, less what was posted for it), and seals it all as one run.  Closing posts
+the approved run to the ledger and locks the period; two closes racing each other cannot
+both win.  A closed period is never rewritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from compengine import ENGINE_VERSION
+from compengine.core.calculation import CalculationResult, calculate, hash_json, statement_json
+from compengine.core.errors import CompengineError, PeriodError
+from compengine.core.evaluation import Statement
+from compengine.core.money import DECIMAL_CONTEXT, ZERO
+from compengine.core.plan import CompiledPlan
+from compengine.core.trace import build_line_trace, trace_json
+from compengine.lang.parser import grammar_text
+from compengine.store import ledger
+from compengine.store.database import Database
+from compengine.store.facts import KnownFacts, as_known_at
+from compengine.store.ledger import Entry
+from compengine.store.plans import published_at
+from compengine.store.runs import LineRow, RunRecord, StoredLine, run_row, set_status, stored_lines, write_run
+from compengine.store.schema import cycles, runs
+
+PayStage = Callable[[Connection, str, Sequence[StoredLine], datetime], list[Entry]]
+
+
+class CycleError(CompengineError):
+    """An operation the cycle's state does not allow; the message says what to do instead."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    period: str
+    result_sha256: str
+    statements: int
+    lines: int
+    adjustments: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CloseSummary:
+    period: str
+    run_id: int
+    entries: int
+    paid: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (payee, currency) -> paid out
+
+
+def grammar_sha256() -> str:
+    return hashlib.sha256(grammar_text().encode()).hexdigest()
+
+
+def decimal_context() -> dict[str, Any]:
+    return {"prec": DECIMAL_CONTEXT.prec, "rounding": DECIMAL_CONTEXT.rounding}
+
+
+class PayoutCycles:
+    def __init__(self, db: Database, pay: PayStage | None = None):
+        self.db = db
+        self.pay = pay or pay_earnings
+
+    # ---------------------------------------------------------------- open
+    def open(self, period: str) -> None:
+        with self.db.transaction() as connection:
+            status = self._status(connection, period)
+            if status == "closed":
+                raise CycleError(f"{period} is closed; it cannot be opened again (late changes go to the next open period)")
+            if status is None:
+                connection.execute(insert(cycles).values(period=period, status="open", opened_at=self.db.now()))
+
+    def status(self) -> list[dict[str, Any]]:
+        with self.db.reading() as connection:
+            return [dict(row._mapping) for row in connection.execute(select(cycles).order_by(cycles.c.opened_at))]
+
+    @staticmethod
+    def _status(connection: Connection, period: str) -> str | None:
+        return connection.execute(select(cycles.c.status).where(cycles.c.period == period)).scalar()
+
+    # ---------------------------------------------------------------- calculate
+    def calculate(self, period: str, as_of: date | None = None, knowledge_time: datetime | None = None) -> RunSummary:
+        """A draft run of `period`: its statements and the adjustments owed to closed periods."""
+        knowledge_time = knowledge_time or self.db.now()
+        as_of = as_of or knowledge_time.date()
+        with self.db.reading() as connection:
+            status = self._status(connection, period)
+            if status is None:
+                raise CycleError(f"{period} is not open; open it first (compengine cycle open {period})")
+            if status == "closed":
+                raise CycleError(f"{period} is closed; late changes are paid as adjustments in the next open period")
+            plans = published_at(connection, knowledge_time)
+            if not plans.versions:
+                raise CycleError("no plan is published yet; publish the plans first (compengine publish PLAN)")
+            known = as_known_at(connection, knowledge_time)
+            closed = self._closed_before(connection, plans.versions, period)
+            paid = {c: _posted_for(connection, c) for c, _ in closed}
+        result = calculate(plans.versions, known.dataset, period)
+        lines = [_earning_row(statement, line_index) for statement in result.statements for line_index in range(len(statement.lines))]
+        adjustments = [row for c, run_id in closed for row in _adjustments(plans.versions, known, period, c, run_id, paid[c])]
+        record = _record(period, as_of, known, plans.record, result, lines + adjustments)
+        with self.db.transaction() as connection:
+            if self._status(connection, period) == "closed":
+                raise CycleError(f"{period} was closed while it was being calculated; nothing was written")
+            run_id = write_run(connection, record, lines + adjustments, self.db.now())
+            connection.execute(update(cycles).where(cycles.c.period == period, cycles.c.status != "closed").values(status="calculated"))
+        return RunSummary(run_id, period, record.result_sha256, len(result.statements), len(lines), len(adjustments), result.notes)
+
+    def _closed_before(self, connection: Connection, plans: Sequence[CompiledPlan], period: str) -> list[tuple[str, int]]:
+        """Closed periods that come before `period` on the plans' calendars, oldest first."""
+        start = period_start(plans, period)
+        found = []
+        for row in connection.execute(select(cycles.c.period, cycles.c.closed_run_id).where(cycles.c.status == "closed")):
+            begins = period_start(plans, row.period)
+            if begins is not None and start is not None and begins < start:
+                found.append((begins, row.period, row.closed_run_id))
+        return [(label, run_id) for _, label, run_id in sorted(found)]
+
+    # ---------------------------------------------------------------- approve and close
+    def approve(self, period: str, run_id: int | None = None) -> int:
+        with self.db.transaction() as connection:
+            status = self._status(connection, period)
+            if status == "closed":
+                raise CycleError(f"{period} is closed")
+            if run_id is None:
+                run_id = connection.execute(
+                    select(runs.c.id).where(runs.c.period == period, runs.c.status == "draft").order_by(runs.c.id.desc())
+                ).scalar()
+                if run_id is None:
+                    raise CycleError(f"{period} has no draft run to approve; calculate it first")
+            row = run_row(connection, run_id)
+            if row.period != period or row.status not in ("draft", "approved"):
+                raise CycleError(f"run {run_id} is not a draft run of {period}")
+            connection.execute(update(runs).where(runs.c.period == period, runs.c.status == "approved").values(status="superseded"))
+            set_status(connection, run_id, "approved")
+            connection.execute(update(cycles).where(cycles.c.period == period).values(status="approved", approved_run_id=run_id))
+            return run_id
+
+    def close(self, period: str) -> CloseSummary:
+        """Post the approved run to the ledger and lock the period, or fail having changed nothing."""
+        with self.db.transaction() as connection:
+            now = self.db.now()
+            claimed = connection.execute(
+                update(cycles)
+                .where(cycles.c.period == period, cycles.c.status == "approved")
+                .values(status="closed", closed_at=now, closed_run_id=cycles.c.approved_run_id)
+            )
+            if claimed.rowcount != 1:
+                status = self._status(connection, period)
+                if status == "closed":
+                    raise CycleError(f"{period} is already closed")
+                raise CycleError(f"{period} is {status or 'not open'}; approve a run before closing it")
+            run_id = connection.execute(select(cycles.c.closed_run_id).where(cycles.c.period == period)).scalar_one()
+            lines = stored_lines(connection, run_id)
+            entries = self.pay(connection, period, lines, now)
+            ledger.post(connection, entries, run_id, now)
+            set_status(connection, run_id, "closed")
+        paid: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+        for entry in entries:
+            if entry.kind == "payment":
+                paid[(entry.payee_id, entry.currency)] -= entry.amount
+        return CloseSummary(period, run_id, len(entries), dict(paid))
+
+    # ---------------------------------------------------------------- export and views
+    def export(self, period: str) -> str:
+        """The payroll file of a closed period: one row per payee and currency paid."""
+        with self.db.reading() as connection:
+            if self._status(connection, period) != "closed":
+                raise CycleError(f"{period} is not closed; only a closed period can be exported")
+            found = ledger.entries(connection, period=period)
+        by_payee: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+        for entry in found:
+            by_payee[(entry.payee_id, entry.currency)].append(entry)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["payee_id", "amount", "currency", "period", "ledger_entries"])
+        for (payee_id, currency), entries in sorted(by_payee.items()):
+            paid = -sum((e.amount for e in entries if e.kind == "payment"), ZERO)
+            refs = ";".join(f"L{e.id}" for e in entries)
+            writer.writerow([payee_id, format(paid, "f"), currency, period, refs])
+        return out.getvalue()
+
+    def lines(self, period: str, run_id: int | None = None, payee_id: str | None = None) -> tuple[int, list[StoredLine]]:
+        with self.db.reading() as connection:
+            if run_id is None:
+                run_id = self._current_run(connection, period)
+            return run_id, stored_lines(connection, run_id, payee_id)
+
+    def _current_run(self, connection: Connection, period: str) -> int:
+        row = connection.execute(select(cycles).where(cycles.c.period == period)).first()
+        if row is None:
+            raise CycleError(f"{period} is not open")
+        run_id = row.closed_run_id or row.approved_run_id
+        if run_id is None:
+            run_id = connection.execute(select(runs.c.id).where(runs.c.period == period).order_by(runs.c.id.desc())).scalar()
+        if run_id is None:
+            raise CycleError(f"{period} has not been calculated yet")
+        return int(run_id)
+
+    def ledger(self, payee_id: str | None = None) -> list[Entry]:
+        with self.db.reading() as connection:
+            return ledger.entries(connection, payee_id=payee_id)
+
+
+# ------------------------------------------------------------------ runs
+def period_start(plans: Sequence[CompiledPlan], label: str) -> date | None:
+    for plan in plans:
+        try:
+            return plan.header.calendar.parse(label, plan.header.period_kind).start
+        except PeriodError:
+            continue
+    return None
+
+
+def _earning_row(statement: Statement, index: int) -> LineRow:
+    line = statement.lines[index]
+    return LineRow(
+        line.id,
+        statement.payee_id,
+        statement.plan.id,
+        statement.plan.version,
+        line.component.name,
+        "earning",
+        line.amount,
+        statement.currency,
+        tuple((a.deal_id or "-", a.amount) for a in line.attribution),
+        trace_json(build_line_trace(statement, line)),
+    )
+
+
+def _record(
+    period: str, as_of: date, known: KnownFacts, plans: list[dict[str, object]], result: CalculationResult, lines: list[LineRow]
+) -> RunRecord:
+    statements = [statement_json(s) for s in result.statements]
+    adjustments = [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == "adjustment"]
+    traces = hashlib.sha256()
+    for row in lines:
+        traces.update(hash_json(row.trace).encode())
+    return RunRecord(
+        period,
+        as_of,
+        known.knowledge_time,
+        ENGINE_VERSION,
+        grammar_sha256(),
+        decimal_context(),
+        plans,
+        hash_json({"facts": known.sha256, "plans": plans}),
+        hash_json({"statements": statements, "adjustments": adjustments}),
+        traces.hexdigest(),
+    )
+
+
+# ------------------------------------------------------------------ prior-period adjustments
+Key = tuple[str, str, str]  # payee, plan, component
+
+
+@dataclass
+class _Posted:
+    amount: Decimal = ZERO
+    currency: str = ""
+    attribution: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+
+
+def _posted_for(connection: Connection, closed: str) -> dict[Key, _Posted]:
+    """What the ledger recognised as earned for a closed period: its earnings, plus every
+    adjustment for it posted since."""
+    posted: dict[Key, _Posted] = defaultdict(_Posted)
+    for entry in ledger.entries(connection):
+        counts = (entry.kind == "earning" and entry.period == closed) or (entry.kind == "adjustment" and entry.adjusts_period == closed)
+        if not counts or entry.plan_id is None or entry.component is None:
+            continue
+        item = posted[(entry.payee_id, entry.plan_id, entry.component)]
+        item.amount += entry.amount
+        item.currency = entry.currency
+        for deal, amount in entry.attribution:
+            item.attribution[deal] += amount
+    return posted
+
+
+def _adjustments(
+    plans: Sequence[CompiledPlan], known: KnownFacts, period: str, closed: str, closed_run: int, posted: dict[Key, _Posted]
+) -> list[LineRow]:
+    """Lines paying the difference between what `closed` should have paid and what it did."""
+    recomputed = calculate(plans, known.dataset, closed)
+    should: dict[Key, tuple[Statement, int]] = {}
+    for statement in recomputed.statements:
+        for index, line in enumerate(statement.lines):
+            should[(statement.payee_id, statement.plan.id, line.component.name)] = (statement, index)
+    rows = []
+    for key in sorted(set(should) | set(posted)):
+        payee_id, plan_id, component = key
+        paid = posted.get(key, _Posted())
+        if key in should:
+            statement, index = should[key]
+            line = statement.lines[index]
+            amount, currency, version = line.amount, statement.currency, statement.plan.version
+            attribution = {a.deal_id or "-": a.amount for a in line.attribution}
+            recomputed_trace: dict[str, Any] | None = trace_json(build_line_trace(statement, line))
+        else:
+            amount, currency, version, attribution, recomputed_trace = ZERO, paid.currency, 0, {}, None
+        difference = amount - paid.amount
+        if difference == 0:
+            continue
+        deals = sorted(set(attribution) | set(paid.attribution))
+        by_deal = tuple((d, attribution.get(d, ZERO) - paid.attribution.get(d, ZERO)) for d in deals)
+        by_deal = tuple((d, a) for d, a in by_deal if a != 0)
+        trace = {
+            "format": "compengine.adjustment/1",
+            "adjusts": closed,
+            "closed_run": closed_run,
+            "should_have_paid": format(amount, "f"),
+            "posted": format(paid.amount, "f"),
+            "difference": format(difference, "f"),
+            "recomputed": recomputed_trace,
+        }
+        line_id = f"{period}/{payee_id}/{plan_id}/{component}/adjusts/{closed}"
+        rows.append(
+            LineRow(line_id, payee_id, plan_id, version, component, "adjustment", difference, currency, by_deal, trace, closed, closed_run)
+        )
+    return rows
+
+
+# ------------------------------------------------------------------ the pay stage (earnings only)
+def pay_earnings(connection: Connection, period: str, lines: Sequence[StoredLine], now: datetime) -> list[Entry]:
+    """Earnings and adjustments into the payable account, then pay out what is payable (a
+    negative payable balance is carried forward, to be recovered from later earnings)."""
+    entries: list[Entry] = []
+    by_payee: dict[tuple[str, str], list[StoredLine]] = defaultdict(list)
+    for line in lines:
+        by_payee[(line.payee_id, line.currency)].append(line)
+    history = ledger.balances(ledger.entries(connection))
+    for (payee_id, currency), payee_lines in sorted(by_payee.items()):
+        for line in payee_lines:
+            entries.append(
+                Entry(
+                    payee_id,
+                    period,
+                    line.kind,
+                    "payable",
+                    line.amount,
+                    currency,
+                    line.line_id,
+                    line.plan_id,
+                    line.component,
+                    line.line_id,
+                    None,
+                    None,
+                    line.adjusts_period,
+                    line.attribution,
+                )
+            )
+        balance = history.get((payee_id, "payable", currency), ZERO) + sum((line.amount for line in payee_lines), ZERO)
+        if balance > 0:
+            entries.append(
+                Entry(payee_id, period, "payment", "payable", -balance, currency, f"{period}/{payee_id}/payment/{currency}", memo="paid")
+            )
+    return entries

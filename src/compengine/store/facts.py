@@ -1,0 +1,129 @@
+"""Facts, bitemporally: every version of every payee, assignment, quota, deal, reporting line,
+exchange rate and input, with the time it became known.
+
+A load validates the whole folder first (nothing is written from a folder with a bad row),
+then records, in one transaction, a new version of each fact whose content changed; loading
+the same data again records nothing.  Reading "as known at T" takes, for each fact, the
+latest version recorded by T, and validates it again exactly as a CSV file is validated.
+Effective dates (hire, assignment, close date...) live inside each fact's content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, func, insert, select
+
+from compengine.core.data import Dataset
+from compengine.io.csv_data import FILES, dataset_from_rows, load_folder
+from compengine.store.database import Database
+from compengine.store.schema import facts, loads
+
+#: How each data file's rows are identified across loads: the cells that name the fact.
+FACT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "payees.csv": ("payee", ("payee_id",)),
+    "assignments.csv": ("assignment", ("payee_id", "plan", "effective_from")),
+    "quotas.csv": ("quota", ("payee_id", "quota", "period", "effective_from")),
+    "deals.csv": ("deal", ("deal_id",)),
+    "reporting_lines.csv": ("reporting_line", ("payee_id", "effective_from")),
+    "exchange_rates.csv": ("exchange_rate", ("from_currency", "to_currency", "rate_type", "effective_from")),
+    "inputs.csv": ("input", ("payee_id", "input", "period")),
+}
+FILE_OF_KIND = {kind: file for file, (kind, _) in FACT_KEYS.items()}
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    load_id: int | None  # None: nothing new, nothing recorded
+    recorded_at: datetime | None
+    new_versions: dict[str, int]  # kind -> count of new versions (a first version is new too)
+
+    @property
+    def total(self) -> int:
+        return sum(self.new_versions.values())
+
+
+def canonical(cells: Mapping[str, str]) -> str:
+    return json.dumps({k: v.strip() for k, v in cells.items()}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def fact_key(file: str, cells: Mapping[str, str]) -> str:
+    _, columns = FACT_KEYS[file]
+    return "|".join(cells.get(column, "").strip() for column in columns)
+
+
+def load(db: Database, folder: str | Path) -> LoadReport:
+    """Record the facts of a data folder; raises `DataError` (nothing written) on a bad row."""
+    loaded = load_folder(folder)
+    with db.transaction() as connection:
+        latest = _latest_hashes(connection)
+        pending: list[dict[str, object]] = []
+        counts: dict[str, int] = {}
+        for file, rows in loaded.rows.items():
+            kind, _ = FACT_KEYS[file]
+            for row_number, cells in rows:
+                content = canonical(cells)
+                digest = hashlib.sha256(content.encode()).hexdigest()
+                key = fact_key(file, cells)
+                version, current = latest.get((kind, key), (0, None))
+                if current == digest:
+                    continue
+                latest[(kind, key)] = (version + 1, digest)
+                pending.append({"kind": kind, "key": key, "version": version + 1, "source_file": file, "source_row": row_number,
+                                "content": content, "content_sha256": digest})  # fmt: skip
+                counts[kind] = counts.get(kind, 0) + 1
+        if not pending:
+            return LoadReport(None, None, {})
+        recorded_at = db.now()
+        files = json.dumps(dict(sorted(loaded.dataset.sources.items())), sort_keys=True)
+        load_id: int = connection.execute(
+            insert(loads).returning(loads.c.id).values(recorded_at=recorded_at, source=str(folder), files=files, new_versions=len(pending))
+        ).scalar_one()
+        for row in pending:
+            row.update(load_id=load_id, recorded_at=recorded_at)
+        connection.execute(insert(facts), pending)
+        return LoadReport(load_id, recorded_at, counts)
+
+
+def _latest_hashes(connection: Connection) -> dict[tuple[str, str], tuple[int, str]]:
+    newest = select(facts.c.kind, facts.c.key, func.max(facts.c.version).label("version")).group_by(facts.c.kind, facts.c.key).subquery()
+    query = select(facts.c.kind, facts.c.key, facts.c.version, facts.c.content_sha256).join(
+        newest, (facts.c.kind == newest.c.kind) & (facts.c.key == newest.c.key) & (facts.c.version == newest.c.version)
+    )
+    return {(kind, key): (version, digest) for kind, key, version, digest in connection.execute(query)}
+
+
+@dataclass(frozen=True)
+class KnownFacts:
+    """The facts as known at one moment: the dataset, and the fingerprint of exactly which
+    versions it was built from (part of a run's sealed record)."""
+
+    dataset: Dataset
+    sha256: str
+    knowledge_time: datetime
+
+
+def as_known_at(connection: Connection, knowledge_time: datetime) -> KnownFacts:
+    """Every fact's latest version recorded at or before `knowledge_time`."""
+    newest = (
+        select(facts.c.kind, facts.c.key, func.max(facts.c.version).label("version"))
+        .where(facts.c.recorded_at <= knowledge_time)
+        .group_by(facts.c.kind, facts.c.key)
+        .subquery()
+    )
+    query = (
+        select(facts.c.kind, facts.c.key, facts.c.version, facts.c.source_row, facts.c.content, facts.c.content_sha256)
+        .join(newest, (facts.c.kind == newest.c.kind) & (facts.c.key == newest.c.key) & (facts.c.version == newest.c.version))
+        .order_by(facts.c.kind, facts.c.key)
+    )
+    tables: dict[str, list[tuple[int, dict[str, str]]]] = {file: [] for file in FILES}
+    digest = hashlib.sha256()
+    for kind, key, version, source_row, content, content_sha256 in connection.execute(query):
+        tables[FILE_OF_KIND[kind]].append((source_row, json.loads(content)))
+        digest.update(f"{kind}\0{key}\0{version}\0{content_sha256}\n".encode())
+    return KnownFacts(dataset_from_rows(tables), digest.hexdigest(), knowledge_time)

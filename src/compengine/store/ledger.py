@@ -1,0 +1,107 @@
+"""The payout ledger: every money movement of every payee, append-only.
+
+Entries are inserted when a period closes and never changed or deleted; a correction is a
+new entry (an adjustment, a reversal) that links to what it corrects.  Balances are sums.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, insert, select
+
+from compengine.store.schema import ledger_entries
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A ledger entry as stored (`id` None until it is)."""
+
+    payee_id: str
+    period: str
+    kind: str
+    account: str
+    amount: Decimal
+    currency: str
+    movement: str
+    plan_id: str | None = None
+    component: str | None = None
+    line_id: str | None = None
+    deal_id: str | None = None
+    reverses: str | None = None
+    adjusts_period: str | None = None
+    attribution: tuple[tuple[str, Decimal], ...] = ()
+    memo: str = ""
+    run_id: int | None = None
+    id: int | None = None
+
+
+def post(connection: Connection, entries: Sequence[Entry], run_id: int, posted_at: datetime) -> None:
+    if not entries:
+        return
+    rows = [
+        {
+            "payee_id": e.payee_id,
+            "period": e.period,
+            "kind": e.kind,
+            "account": e.account,
+            "amount": format(e.amount, "f"),
+            "currency": e.currency,
+            "movement": e.movement,
+            "plan_id": e.plan_id,
+            "component": e.component,
+            "line_id": e.line_id,
+            "deal_id": e.deal_id,
+            "reverses": e.reverses,
+            "adjusts_period": e.adjusts_period,
+            "attribution": json.dumps([[d, format(a, "f")] for d, a in e.attribution]),
+            "memo": e.memo,
+            "run_id": run_id,
+            "posted_at": posted_at,
+        }
+        for e in entries
+    ]
+    connection.execute(insert(ledger_entries), rows)
+
+
+def entries(connection: Connection, payee_id: str | None = None, period: str | None = None) -> list[Entry]:
+    query = select(ledger_entries).order_by(ledger_entries.c.id)
+    if payee_id is not None:
+        query = query.where(ledger_entries.c.payee_id == payee_id)
+    if period is not None:
+        query = query.where(ledger_entries.c.period == period)
+    return [
+        Entry(
+            row.payee_id,
+            row.period,
+            row.kind,
+            row.account,
+            Decimal(row.amount),
+            row.currency,
+            row.movement,
+            row.plan_id,
+            row.component,
+            row.line_id,
+            row.deal_id,
+            row.reverses,
+            row.adjusts_period,
+            tuple((d, Decimal(a)) for d, a in json.loads(row.attribution)),
+            row.memo,
+            row.run_id,
+            row.id,
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def balances(found: Iterable[Entry]) -> dict[tuple[str, str, str], Decimal]:
+    """(payee, account, currency) -> the sum of its entries."""
+    totals: dict[tuple[str, str, str], Decimal] = defaultdict(lambda: Decimal(0))
+    for entry in found:
+        totals[(entry.payee_id, entry.account, entry.currency)] += entry.amount
+    return dict(totals)

@@ -1,0 +1,208 @@
+"""Sealed calculation runs: the record that makes a past calculation replayable, and its lines.
+
+A run records the plan versions and hashes, the engine and grammar versions, the period,
+`as_of` and the knowledge time, the hash of the exact inputs, the result and trace hashes,
+and every statement line with its compressed trace.  It is written with bulk inserts
+(PostgreSQL COPY, SQLite executemany) in the caller's transaction, so it exists whole or not
+at all; afterwards only its status changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from compengine.store.schema import run_lines, runs
+
+LINE_COLUMNS = (
+    "run_id",
+    "seq",
+    "line_id",
+    "payee_id",
+    "plan_id",
+    "plan_version",
+    "component",
+    "kind",
+    "adjusts_period",
+    "adjusts_run_id",
+    "amount",
+    "currency",
+    "attribution",
+    "trace",
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    period: str
+    as_of: date
+    knowledge_time: datetime
+    engine_version: str
+    grammar_sha256: str
+    decimal_context: dict[str, Any]
+    plans: list[dict[str, object]]
+    input_sha256: str
+    result_sha256: str
+    trace_sha256: str
+    what_if: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LineRow:
+    line_id: str
+    payee_id: str
+    plan_id: str
+    plan_version: int
+    component: str
+    kind: str  # earning | adjustment
+    amount: Decimal
+    currency: str
+    attribution: tuple[tuple[str, Decimal], ...]
+    trace: dict[str, Any]
+    adjusts_period: str | None = None
+    adjusts_run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    run_id: int
+    seq: int
+    line_id: str
+    payee_id: str
+    plan_id: str
+    plan_version: int
+    component: str
+    kind: str
+    amount: Decimal
+    currency: str
+    attribution: tuple[tuple[str, Decimal], ...]
+    adjusts_period: str | None
+    adjusts_run_id: int | None
+
+
+def pack_trace(trace: dict[str, Any]) -> bytes:
+    return zlib.compress(json.dumps(trace, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+
+
+def unpack_trace(blob: bytes) -> dict[str, Any]:
+    return json.loads(zlib.decompress(blob))  # type: ignore[no-any-return]
+
+
+def write_run(connection: Connection, record: RunRecord, lines: Sequence[LineRow], created_at: datetime) -> int:
+    """Insert a run and all its lines; the caller's transaction makes it all-or-nothing."""
+    run_id: int = connection.execute(
+        insert(runs)
+        .returning(runs.c.id)
+        .values(
+            period=record.period,
+            status="draft",
+            created_at=created_at,
+            as_of=record.as_of,
+            knowledge_time=record.knowledge_time,
+            engine_version=record.engine_version,
+            grammar_sha256=record.grammar_sha256,
+            decimal_context=json.dumps(record.decimal_context, sort_keys=True),
+            plans=json.dumps(record.plans, sort_keys=True),
+            input_sha256=record.input_sha256,
+            result_sha256=record.result_sha256,
+            trace_sha256=record.trace_sha256,
+            line_count=len(lines),
+            what_if=json.dumps(record.what_if, sort_keys=True) if record.what_if is not None else None,
+        )
+    ).scalar_one()
+    rows = [_row(run_id, seq, line) for seq, line in enumerate(lines, start=1)]
+    if connection.dialect.name == "postgresql" and rows:
+        _copy(connection, rows)
+    else:
+        _insert_in_batches(connection, rows)
+    return run_id
+
+
+def _row(run_id: int, seq: int, line: LineRow) -> tuple[Any, ...]:
+    attribution = json.dumps([[deal, format(amount, "f")] for deal, amount in line.attribution])
+    amount = format(line.amount, "f")
+    return (
+        *(run_id, seq, line.line_id, line.payee_id, line.plan_id, line.plan_version, line.component, line.kind),
+        *(line.adjusts_period, line.adjusts_run_id, amount, line.currency, attribution, pack_trace(line.trace)),
+    )
+
+
+def _insert_in_batches(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    for start in range(0, len(rows), 5000):
+        batch = [dict(zip(LINE_COLUMNS, row, strict=True)) for row in rows[start : start + 5000]]
+        connection.execute(insert(run_lines), batch)
+        _test_pause()
+
+
+def _copy(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL COPY: the fast bulk path for many lines."""
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY run_lines ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy:
+        for index, row in enumerate(rows):
+            copy.write_row(row)
+            if index == len(rows) // 2:
+                _test_pause()
+
+
+def _test_pause() -> None:
+    """Tests that kill a run half-way set COMPENGINE_TEST_PAUSE_WRITES (seconds) to make the
+    window wide enough to hit; it is never set in normal use."""
+    pause = os.environ.get("COMPENGINE_TEST_PAUSE_WRITES")
+    if pause:
+        print("writing run lines", flush=True)
+        time.sleep(float(pause))
+
+
+def run_row(connection: Connection, run_id: int) -> Any:
+    row = connection.execute(select(runs).where(runs.c.id == run_id)).first()
+    if row is None:
+        raise LookupError(f"there is no run {run_id}")
+    return row
+
+
+def stored_lines(connection: Connection, run_id: int, payee_id: str | None = None) -> list[StoredLine]:
+    query = select(*(getattr(run_lines.c, c) for c in LINE_COLUMNS if c != "trace")).where(run_lines.c.run_id == run_id)
+    if payee_id is not None:
+        query = query.where(run_lines.c.payee_id == payee_id)
+    found = []
+    for row in connection.execute(query.order_by(run_lines.c.seq)):
+        attribution = tuple((deal, Decimal(amount)) for deal, amount in json.loads(row.attribution))
+        found.append(
+            StoredLine(
+                row.run_id,
+                row.seq,
+                row.line_id,
+                row.payee_id,
+                row.plan_id,
+                row.plan_version,
+                row.component,
+                row.kind,
+                Decimal(row.amount),
+                row.currency,
+                attribution,
+                row.adjusts_period,
+                row.adjusts_run_id,
+            )
+        )
+    return found
+
+
+def stored_trace(connection: Connection, run_id: int, line_id: str) -> dict[str, Any]:
+    blob = connection.execute(select(run_lines.c.trace).where(run_lines.c.run_id == run_id, run_lines.c.line_id == line_id)).scalar()
+    if blob is None:
+        raise LookupError(f"run {run_id} has no line {line_id}")
+    return unpack_trace(blob)
+
+
+def set_status(connection: Connection, run_id: int, status: str) -> None:
+    connection.execute(update(runs).where(runs.c.id == run_id).values(status=status))

@@ -1,0 +1,151 @@
+"""The database tables (SQLAlchemy Core), created and evolved by the Alembic migrations.
+
+Every money amount and rate is stored as decimal *text* (`decimal_str`), so values read back
+exactly the same on SQLite and PostgreSQL.  Nothing is ever updated in place except the
+status of a cycle and a run; facts, plan versions, run lines and ledger entries are only
+inserted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+#: One row per `compengine load`: when the facts became known, and from which files.
+loads = Table(
+    "loads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recorded_at", DateTime, nullable=False, index=True),
+    Column("source", String(1000), nullable=False),
+    Column("files", Text, nullable=False),  # JSON: file name -> sha256
+    Column("new_versions", Integer, nullable=False),
+)
+
+#: Every version of every fact (payee, assignment, quota, deal, reporting line, exchange rate,
+#: input).  A change is a new version; "as known at T" reads the latest version recorded by T.
+facts = Table(
+    "facts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(1000), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("load_id", Integer, ForeignKey("loads.id"), nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("source_file", String(200), nullable=False),
+    Column("source_row", Integer, nullable=False),
+    Column("content", Text, nullable=False),  # canonical JSON of the row's cells
+    Column("content_sha256", String(64), nullable=False),
+    UniqueConstraint("kind", "key", "version", name="uq_facts_version"),
+    Index("ix_facts_recorded", "recorded_at"),
+)
+
+#: Published plan files: the source exactly as checked, with the libraries it uses.
+plan_versions = Table(
+    "plan_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("plan_id", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source_path", String(1000), nullable=False),
+    Column("source_text", Text, nullable=False),
+    Column("libraries", Text, nullable=False),  # JSON: path -> text
+    Column("source_sha256", String(64), nullable=False),
+    Column("published_by", String(200), nullable=False),
+    Column("published_at", DateTime, nullable=False),
+    UniqueConstraint("plan_id", "source_sha256", name="uq_plan_versions_content"),
+)
+
+#: Calculation runs; a run and its lines are written in one transaction and never change
+#: afterwards (only `status` moves: draft → approved → closed, or superseded).
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("period", String(20), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("knowledge_time", DateTime, nullable=False),
+    Column("engine_version", String(40), nullable=False),
+    Column("grammar_sha256", String(64), nullable=False),
+    Column("decimal_context", Text, nullable=False),  # JSON
+    Column("plans", Text, nullable=False),  # JSON: [{id, version, sha256, published}]
+    Column("input_sha256", String(64), nullable=False),
+    Column("result_sha256", String(64), nullable=False),
+    Column("trace_sha256", String(64), nullable=False),
+    Column("line_count", Integer, nullable=False),
+    Column("what_if", Text, nullable=True),  # JSON overlay of a what-if run (disputes)
+)
+
+#: Statement lines of a run, with their compressed trace; adjustments for closed periods too.
+run_lines = Table(
+    "run_lines",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("line_id", String(500), nullable=False),
+    Column("payee_id", String(200), nullable=False),
+    Column("plan_id", String(200), nullable=False),
+    Column("plan_version", Integer, nullable=False),
+    Column("component", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # earning | adjustment
+    Column("adjusts_period", String(20), nullable=True),
+    Column("adjusts_run_id", Integer, nullable=True),
+    Column("amount", String(60), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("attribution", Text, nullable=False),  # JSON: [[deal or "-", amount]]
+    Column("trace", LargeBinary, nullable=False),  # zlib-compressed canonical JSON
+    Index("ix_run_lines_payee", "run_id", "payee_id"),
+)
+
+#: One payout cycle per period label: open → calculated → approved → closed.
+cycles = Table(
+    "cycles",
+    metadata,
+    Column("period", String(20), primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("approved_run_id", Integer, ForeignKey("runs.id"), nullable=True),
+    Column("closed_run_id", Integer, ForeignKey("runs.id"), nullable=True),
+    Column("closed_at", DateTime, nullable=True),
+)
+
+#: The payout ledger: every money movement of every payee, append-only.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("payee_id", String(200), nullable=False, index=True),
+    Column("period", String(20), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("account", String(40), nullable=False),
+    Column("amount", String(60), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("movement", String(500), nullable=False),
+    Column("plan_id", String(200), nullable=True),
+    Column("component", String(200), nullable=True),
+    Column("line_id", String(500), nullable=True),
+    Column("deal_id", String(200), nullable=True),
+    Column("reverses", String(500), nullable=True),
+    Column("adjusts_period", String(20), nullable=True),
+    Column("attribution", Text, nullable=False),  # JSON
+    Column("memo", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("posted_at", DateTime, nullable=False),
+)
