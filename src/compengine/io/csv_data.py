@@ -148,6 +148,26 @@ def load_folder(folder: str | Path) -> LoadedFolder:
     return LoadedFolder(dataset, {name: [(row.number, row.cells) for row in rows] for name, rows in tables.items()})
 
 
+def read_present_files(folder: str | Path) -> tuple[dict[str, list[tuple[int, dict[str, str]]]], dict[str, str]]:
+    """The data files a folder has (any subset), as rows; raises `DataError` for an unreadable
+    file or a bad header.  Row contents are validated later, with the facts already known."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError([DataIssue(str(root), None, None, "is not a folder of data files")])
+    issues: list[DataIssue] = []
+    hashes: dict[str, str] = {}
+    present = {name: columns for name, columns in FILES.items() if (root / name).exists()}
+    if not present:
+        raise DataError([DataIssue(str(root), None, None, f"has none of the data files ({', '.join(FILES)})")])
+    rows = {
+        name: [(row.number, row.cells) for row in _read(root, name, columns, issues, hashes, name in _EXTRA_COLUMNS_ALLOWED)]
+        for name, columns in present.items()
+    }
+    if issues:
+        raise DataError(issues)
+    return rows, hashes
+
+
 def dataset_from_rows(tables: dict[str, list[tuple[int, dict[str, str]]]]) -> Dataset:
     """Validate stored rows (file name -> [(row number in its file, cells)]) exactly as CSV
     rows are validated, reporting each by its original file and row."""

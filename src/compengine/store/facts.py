@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select
 
 from compengine.core.data import Dataset
-from compengine.io.csv_data import FILES, dataset_from_rows, load_folder
+from compengine.io.csv_data import FILES, dataset_from_rows, read_present_files
 from compengine.store.database import Database
 from compengine.store.schema import facts, loads
 
@@ -58,13 +58,24 @@ def fact_key(file: str, cells: Mapping[str, str]) -> str:
 
 
 def load(db: Database, folder: str | Path) -> LoadReport:
-    """Record the facts of a data folder; raises `DataError` (nothing written) on a bad row."""
-    loaded = load_folder(folder)
+    """Record the facts of a data folder; raises `DataError` (nothing written) on a bad row.
+
+    The folder may hold any of the data files (a day's deals, a corrected quota): its rows are
+    validated together with everything already known (a deal's owner may be a payee loaded
+    before), and nothing is deleted by leaving a row out.
+    """
+    rows_given, hashes = read_present_files(folder)
     with db.transaction() as connection:
+        known = _known_rows(connection)
+        merged = {file: dict(known.get(file, {})) for file in FILES}
+        for file, rows in rows_given.items():
+            for row_number, cells in rows:
+                merged[file][fact_key(file, cells)] = (row_number, cells)
+        dataset_from_rows({file: list(rows.values()) for file, rows in merged.items()})  # all or nothing
         latest = _latest_hashes(connection)
         pending: list[dict[str, object]] = []
         counts: dict[str, int] = {}
-        for file, rows in loaded.rows.items():
+        for file, rows in rows_given.items():
             kind, _ = FACT_KEYS[file]
             for row_number, cells in rows:
                 content = canonical(cells)
@@ -80,7 +91,7 @@ def load(db: Database, folder: str | Path) -> LoadReport:
         if not pending:
             return LoadReport(None, None, {})
         recorded_at = db.now()
-        files = json.dumps(dict(sorted(loaded.dataset.sources.items())), sort_keys=True)
+        files = json.dumps(dict(sorted(hashes.items())), sort_keys=True)
         load_id: int = connection.execute(
             insert(loads).returning(loads.c.id).values(recorded_at=recorded_at, source=str(folder), files=files, new_versions=len(pending))
         ).scalar_one()
@@ -88,6 +99,18 @@ def load(db: Database, folder: str | Path) -> LoadReport:
             row.update(load_id=load_id, recorded_at=recorded_at)
         connection.execute(insert(facts), pending)
         return LoadReport(load_id, recorded_at, counts)
+
+
+def _known_rows(connection: Connection) -> dict[str, dict[str, tuple[int, dict[str, str]]]]:
+    """The latest version of every fact, as rows by file and key."""
+    newest = select(facts.c.kind, facts.c.key, func.max(facts.c.version).label("version")).group_by(facts.c.kind, facts.c.key).subquery()
+    query = select(facts.c.kind, facts.c.key, facts.c.source_row, facts.c.content).join(
+        newest, (facts.c.kind == newest.c.kind) & (facts.c.key == newest.c.key) & (facts.c.version == newest.c.version)
+    )
+    known: dict[str, dict[str, tuple[int, dict[str, str]]]] = {}
+    for kind, key, source_row, content in connection.execute(query):
+        known.setdefault(FILE_OF_KIND[kind], {})[key] = (source_row, json.loads(content))
+    return known
 
 
 def _latest_hashes(connection: Connection) -> dict[tuple[str, str], tuple[int, str]]:
