@@ -26,6 +26,10 @@ FORBIDDEN = (
     "compengine.lang",
     "compengine.io",
     "compengine.cli",
+    "compengine.cli_support",
+    "compengine.cli_records",
+    "compengine.store",
+    "compengine.service",
     "compengine.report",
     "compengine.plantest",
 )

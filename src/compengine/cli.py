@@ -12,18 +12,18 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from compengine import __version__
+from compengine.cli_records import register
+from compengine.cli_support import EXIT_INTERNAL, EXIT_INVALID, ResultFormat, TextOrJson, count, err, guard, out
 from compengine.core.calculation import CalculationResult, calculate
-from compengine.core.errors import CompengineError
 from compengine.core.money import group_digits
 from compengine.core.trace import build_line_trace, trace_json
 from compengine.io.csv_data import load_dataset
@@ -37,52 +37,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-T = TypeVar("T")
-
-EXIT_INVALID = 1  # the plans or data are wrong: fix them
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70
-
-
-class TextOrJson(StrEnum):
-    text = "text"
-    json = "json"
-
-
-class ResultFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-def _guard(action: Callable[[], T]) -> T:
-    """Run a command body; turn every failure into a message and an exit code."""
-    try:
-        return action()
-    except typer.Exit:
-        raise
-    except CompengineError as error:
-        err.print(f"error: {error}", markup=False)
-        raise typer.Exit(EXIT_INVALID) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    except Exception as error:  # a bug in compengine: say so plainly
-        if os.environ.get("COMPENGINE_DEBUG"):
-            raise
-        err.print(
-            f"internal error: {type(error).__name__}: {error}\n"
-            "This is a bug in compengine, not in your plan or data. "
-            "Run again with COMPENGINE_DEBUG=1 to see the details, and please report it.",
-            markup=False,
-        )
-        raise typer.Exit(EXIT_INTERNAL) from None
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _print_diagnostics(result: LoadResult, fmt: TextOrJson, stream: Console) -> None:
@@ -126,12 +80,12 @@ def check(
             err.print(f"no plan files (*.comp) were found in {', '.join(paths)}", markup=False)
             raise typer.Exit(EXIT_INVALID)
         if format is TextOrJson.text:
-            summary = f"checked {_count(files, 'file')}: {_count(errors, 'error')}, {_count(warnings, 'warning')}"
+            summary = f"checked {count(files, 'file')}: {count(errors, 'error')}, {count(warnings, 'warning')}"
             (out if errors == 0 else err).print(summary, markup=False)
         if errors:
             raise typer.Exit(EXIT_INVALID)
 
-    _guard(run)
+    guard(run)
 
 
 @app.command()
@@ -174,7 +128,7 @@ def fmt(
         if not changed:
             out.print(f"{len(files)} file{'s' if len(files) != 1 else ''} already formatted", markup=False)
 
-    _guard(run)
+    guard(run)
 
 
 def _calculate(plans: list[str], data: str, period: str, payee: list[str] | None) -> CalculationResult:
@@ -214,7 +168,7 @@ def calc(
         else:
             _print_statements(result)
 
-    _guard(run)
+    guard(run)
 
 
 def _result_csv(result: CalculationResult) -> str:
@@ -291,7 +245,7 @@ def explain(
         else:
             out.print("\n\n".join(explain_line(t) for t in traces), markup=False)
 
-    _guard(run)
+    guard(run)
 
 
 @app.command("test")
@@ -314,7 +268,7 @@ def test_plans(
         if failed or not report.cases:
             raise typer.Exit(EXIT_INVALID)
 
-    _guard(run)
+    guard(run)
 
 
 class DocFormat(StrEnum):
@@ -339,7 +293,7 @@ def doc(
             err.print("", markup=False)
         if outcome.document is None:
             errors = sum(1 for d in outcome.diagnostics if d.severity is Severity.ERROR)
-            err.print(f"{_count(errors, 'error')} in {plan}; no document was written.", markup=False)
+            err.print(f"{count(errors, 'error')} in {plan}; no document was written.", markup=False)
             raise typer.Exit(EXIT_INVALID)
         text = render_html(outcome.document) if format is DocFormat.html else render_markdown(outcome.document)
         if output is None:
@@ -348,13 +302,16 @@ def doc(
             Path(output).write_text(text, encoding="utf-8")
             err.print(f"wrote {output}", markup=False)
 
-    _guard(run)
+    guard(run)
 
 
 @app.command()
 def version() -> None:
     """Print the engine version."""
     out.print(f"compengine {__version__}", markup=False)
+
+
+register(app)
 
 
 def main() -> None:

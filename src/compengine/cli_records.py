@@ -1,0 +1,362 @@
+"""The `compengine` commands that work on the system of record: load facts, publish plans,
+run payout cycles, read statements and the ledger, export payroll.
+
+Each command opens the database named by `--db` (or `COMPENGINE_DATABASE_URL`; by default the
+SQLite file `compengine.db` in the current folder), brings its schema up to date, and does one
+all-or-nothing unit of work through the same services the API uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from compengine.cli_support import EXIT_INVALID, EXIT_USAGE, ResultFormat, count, err, guard, out
+from compengine.core.money import ZERO, group_digits
+from compengine.service.cycles import CycleError, PayoutCycles
+from compengine.store import facts, plans
+from compengine.store.database import Database, database_url
+from compengine.store.ledger import Entry, balances
+from compengine.store.runs import StoredLine
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $COMPENGINE_DATABASE_URL, else sqlite:///compengine.db).", show_default=False),
+]
+PeriodArgument = Annotated[str, typer.Argument(help="The period: 2026-Q1, 2026-M03 or FY2026.")]
+
+cycle_app = typer.Typer(help="Run a payout cycle: open → calculate → approve → close.", no_args_is_help=True)
+db_app = typer.Typer(help="Look after the database.", no_args_is_help=True)
+
+
+def _database(url: str | None) -> Database:
+    return Database(database_url(url))
+
+
+def _with_db(url: str | None, action: Callable[[Database], None]) -> None:
+    def run() -> None:
+        db = _database(url)
+        try:
+            action(db)
+        finally:
+            db.dispose()
+
+    guard(run)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        err.print(f"error: {option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-03-31", markup=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _money(amount: Decimal) -> str:
+    return group_digits(amount, 2)
+
+
+# ---------------------------------------------------------------------- database
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Create the database, or bring its schema up to the newest version."""
+    _with_db(db, lambda database: out.print(f"database is up to date: {_safe_url(database.url)}", markup=False))
+
+
+def _safe_url(url: str) -> str:
+    """The URL without a password, fit to print."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"
+
+
+# ---------------------------------------------------------------------- facts and plans
+def load(
+    folder: Annotated[Path, typer.Argument(help="A folder with any of the data files (deals.csv, quotas.csv, ...).")],
+    db: DbOption = None,
+) -> None:
+    """Record the facts in FOLDER: all rows or none; re-loading the same data changes nothing."""
+
+    def action(database: Database) -> None:
+        if not folder.is_dir():
+            err.print(f"error: {folder} is not a folder of data files", markup=False)
+            raise typer.Exit(EXIT_INVALID)
+        report = facts.load(database, folder)
+        if report.load_id is None:
+            out.print(f"{folder}: nothing new; every row was already known", markup=False)
+            return
+        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.new_versions.items()))
+        out.print(f"{folder}: recorded {count(report.total, 'new version')} as load {report.load_id} ({kinds})", markup=False)
+
+    _with_db(db, action)
+
+
+def publish(
+    paths: Annotated[list[Path], typer.Argument(help="Plan files (*.comp) to publish.")],
+    by: Annotated[str, typer.Option("--by", help="Who publishes (recorded with the version).")],
+    db: DbOption = None,
+) -> None:
+    """Publish plan versions; a plan that does not check cleanly is not published."""
+
+    def action(database: Database) -> None:
+        files = sorted(p for path in paths for p in ([path] if path.is_file() else sorted(path.glob("*.comp"))))
+        if not files:
+            err.print("no plan files (*.comp) were given", markup=False)
+            raise typer.Exit(EXIT_INVALID)
+        failed = 0
+        for path in files:
+            try:
+                published = plans.publish(database, str(path), by)
+            except plans.PublishError as error:
+                failed += 1
+                for diagnostic in error.diagnostics:
+                    err.print(diagnostic.render(error.texts.get(diagnostic.span.file)), markup=False)
+                    err.print("", markup=False)
+                err.print(f"error: {error}", markup=False)
+                continue
+            state = "published" if published.new else "already published"
+            out.print(f"{path}: {published.plan_id} version {published.version} {state} ({published.sha256[:12]})", markup=False)
+        if failed:
+            raise typer.Exit(EXIT_INVALID)
+
+    _with_db(db, action)
+
+
+# ---------------------------------------------------------------------- cycles
+@cycle_app.command("open")
+def cycle_open(period: PeriodArgument, db: DbOption = None) -> None:
+    """Open PERIOD for calculation."""
+
+    def action(database: Database) -> None:
+        PayoutCycles(database).open(period)
+        out.print(f"{period} is open", markup=False)
+
+    _with_db(db, action)
+
+
+@cycle_app.command("calculate")
+def cycle_calculate(
+    period: PeriodArgument,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Calculate as of this date (default: today).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Calculate a draft run of PERIOD, with adjustments for closed periods that changed."""
+
+    def action(database: Database) -> None:
+        on = _day(as_of, "--as-of") if as_of else None
+        summary = PayoutCycles(database).calculate(period, as_of=on)
+        for note in summary.notes:
+            err.print(f"note: {note}", markup=False)
+        out.print(
+            f"{period}: draft run {summary.run_id} · {count(summary.statements, 'statement')} · {count(summary.lines, 'line')}"
+            f" · {count(summary.adjustments, 'prior-period adjustment')} · result_sha256 {summary.result_sha256}",
+            markup=False,
+        )
+
+    _with_db(db, action)
+
+
+@cycle_app.command("approve")
+def cycle_approve(
+    period: PeriodArgument,
+    run: Annotated[int | None, typer.Option("--run", help="The run to approve (default: the newest draft).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Approve a draft run of PERIOD (the newest unless --run says which)."""
+
+    def action(database: Database) -> None:
+        run_id = PayoutCycles(database).approve(period, run)
+        out.print(f"{period}: run {run_id} approved", markup=False)
+
+    _with_db(db, action)
+
+
+@cycle_app.command("close")
+def cycle_close(period: PeriodArgument, db: DbOption = None) -> None:
+    """Post the approved run of PERIOD to the ledger and lock the period for good."""
+
+    def action(database: Database) -> None:
+        summary = PayoutCycles(database).close(period)
+        paid = ", ".join(f"{_money(amount)} {currency}" for currency, amount in sorted(_paid_by_currency(summary.paid).items()))
+        out.print(
+            f"{period}: closed with run {summary.run_id} · {count(summary.entries, 'ledger entry')} · paid {paid or 'nothing'}",
+            markup=False,
+        )
+
+    _with_db(db, action)
+
+
+def _paid_by_currency(paid: dict[tuple[str, str], Decimal]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for (_, currency), amount in paid.items():
+        totals[currency] += amount
+    return dict(totals)
+
+
+@cycle_app.command("status")
+def cycle_status(db: DbOption = None) -> None:
+    """List the periods and where each cycle stands."""
+
+    def action(database: Database) -> None:
+        table = Table(title="payout cycles", title_justify="left")
+        for column in ("period", "status", "approved run", "closed run", "closed at"):
+            table.add_column(column)
+        for row in PayoutCycles(database).status():
+            table.add_row(
+                row["period"],
+                row["status"],
+                str(row["approved_run_id"] or ""),
+                str(row["closed_run_id"] or ""),
+                str(row["closed_at"] or ""),
+            )
+        out.print(table)
+
+    _with_db(db, action)
+
+
+# ---------------------------------------------------------------------- statements, ledger, export
+def statements(
+    period: PeriodArgument,
+    run: Annotated[int | None, typer.Option("--run", help="A run of PERIOD (default: closed, else approved, else newest).")] = None,
+    payee: Annotated[str | None, typer.Option("--payee", help="Only this payee.")] = None,
+    format: Annotated[ResultFormat, typer.Option("--format")] = ResultFormat.table,
+    db: DbOption = None,
+) -> None:
+    """The statement lines of a run of PERIOD: earnings and prior-period adjustments."""
+
+    def action(database: Database) -> None:
+        run_id, lines = PayoutCycles(database).lines(period, run, payee)
+        if format is ResultFormat.json:
+            out.print(json.dumps({"period": period, "run": run_id, "lines": [_line_json(line) for line in lines]}, indent=2), markup=False)
+        elif format is ResultFormat.csv:
+            out.print("run,line_id,payee_id,plan,component,kind,adjusts_period,amount,currency", markup=False)
+            for line in lines:
+                cells = (run_id, line.line_id, line.payee_id, line.plan_id, line.component, line.kind, line.adjusts_period or "",
+                         format_amount(line.amount), line.currency)  # fmt: skip
+                out.print(",".join(str(c) for c in cells), markup=False)
+        else:
+            print_statement_lines(period, run_id, lines)
+
+    _with_db(db, action)
+
+
+def format_amount(amount: Decimal) -> str:
+    return format(amount, "f")
+
+
+def _line_json(line: StoredLine) -> dict[str, object]:
+    return {
+        "line_id": line.line_id,
+        "payee_id": line.payee_id,
+        "plan": line.plan_id,
+        "plan_version": line.plan_version,
+        "component": line.component,
+        "kind": line.kind,
+        "adjusts_period": line.adjusts_period,
+        "amount": format_amount(line.amount),
+        "currency": line.currency,
+    }
+
+
+def print_statement_lines(period: str, run_id: int, lines: Sequence[StoredLine]) -> None:
+    by_payee: dict[tuple[str, str], list[StoredLine]] = defaultdict(list)
+    for line in lines:
+        by_payee[(line.payee_id, line.currency)].append(line)
+    for (payee_id, currency), payee_lines in sorted(by_payee.items()):
+        table = Table(title=f"{payee_id} · {period} · run {run_id}", title_justify="left", show_footer=True)
+        table.add_column("plan")
+        table.add_column("line", footer="total")
+        table.add_column(currency, justify="right", footer=_money(sum((line.amount for line in payee_lines), ZERO)))
+        for line in payee_lines:
+            label = line.component if line.kind == "earning" else f"{line.component} (adjusts {line.adjusts_period})"
+            table.add_row(line.plan_id, label, _money(line.amount))
+        out.print(table)
+    out.print(f"{count(len(by_payee), 'statement')} · {count(len(lines), 'line')} · run {run_id}", markup=False)
+
+
+def ledger(
+    payee: Annotated[str | None, typer.Option("--payee", help="One payee's entries, in order (default: every balance).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Ledger balances per payee and account, or one payee's entries with a running balance."""
+
+    def action(database: Database) -> None:
+        found = PayoutCycles(database).ledger(payee)
+        if payee is None:
+            print_balances(found)
+        else:
+            print_entries(payee, found)
+
+    _with_db(db, action)
+
+
+def print_balances(found: Sequence[Entry]) -> None:
+    totals = balances(found)
+    accounts = sorted({account for _, account, _ in totals})
+    table = Table(title="ledger balances", title_justify="left")
+    table.add_column("payee")
+    table.add_column("currency")
+    for account in accounts:
+        table.add_column(account, justify="right")
+    for payee_id, currency in sorted({(p, c) for p, _, c in totals}):
+        table.add_row(payee_id, currency, *(_money(totals.get((payee_id, a, currency), ZERO)) for a in accounts))
+    out.print(table)
+    out.print(f"{count(len(found), 'ledger entry')}", markup=False)
+
+
+def print_entries(payee_id: str, found: Sequence[Entry]) -> None:
+    table = Table(title=f"ledger of {payee_id}", title_justify="left")
+    for column in ("entry", "period", "kind", "account", "memo", "currency"):
+        table.add_column(column)
+    table.add_column("amount", justify="right")
+    table.add_column("balance", justify="right")
+    running: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    for entry in found:
+        running[(entry.account, entry.currency)] += entry.amount
+        memo = entry.memo or entry.component or ""
+        balance = running[(entry.account, entry.currency)]
+        table.add_row(f"L{entry.id}", entry.period, entry.kind, entry.account, memo, entry.currency, _money(entry.amount), _money(balance))
+    out.print(table)
+
+
+def export(
+    period: Annotated[str, typer.Option("--period", help="A closed period.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the file here (default: print it).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the payroll file of a closed period (the same file every time)."""
+
+    def action(database: Database) -> None:
+        text = PayoutCycles(database).export(period)
+        if output is None:
+            out.print(text, end="", markup=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"wrote {output} ({count(text.count(chr(10)) - 1, 'payment row')})", markup=False)
+
+    _with_db(db, action)
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the `compengine` command."""
+    app.command()(load)
+    app.command()(publish)
+    app.command()(statements)
+    app.command()(ledger)
+    app.command()(export)
+    app.add_typer(cycle_app, name="cycle")
+    app.add_typer(db_app, name="db")
+
+
+__all__ = ["CycleError", "register"]
