@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -26,6 +26,9 @@ from compengine.store import facts, plans
 from compengine.store.database import Database, database_url
 from compengine.store.ledger import Entry, balances
 from compengine.store.runs import StoredLine
+
+if TYPE_CHECKING:
+    from compengine.service.year import YearOutcome
 
 DbOption = Annotated[
     str | None,
@@ -348,6 +351,114 @@ def export(
     _with_db(db, action)
 
 
+# ---------------------------------------------------------------------- the main job
+YEAR_DB = "sqlite:///compengine-year.db"
+
+
+def year(
+    plans_dir: Annotated[list[Path], typer.Option("--plans", help="Plan files or folders.")] = [Path("plans")],  # noqa: B006
+    data: Annotated[Path, typer.Option("--data", help="The company's data folder.")] = Path("fixtures/company"),
+    events: Annotated[Path, typer.Option("--events", help="Folders before-<period>/<step>/ of data arriving later.")] = Path(
+        "fixtures/year"
+    ),
+    fiscal_year: Annotated[int, typer.Option("--year", help="The fiscal year to run.")] = 2026,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the payroll files go.")] = Path("payroll"),
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start the SQLite file anew (deletes it first).")] = False,
+    detail: Annotated[bool, typer.Option("--detail", help="Also print every statement line of every period.")] = False,
+    db: Annotated[str, typer.Option("--db", help="Database URL (an empty database).")] = YEAR_DB,
+) -> None:
+    """Run a whole fiscal year of payout cycles for the example company and print its
+    statements and ledger balances: load, publish, then per period calculate, approve, close
+    and export, with late changes arriving between closes."""
+
+    def run() -> None:
+        from compengine.service.year import run_year
+
+        if fresh:
+            _delete_sqlite_file(db)
+        files = sorted(p for path in plans_dir for p in ([path] if path.is_file() else sorted(path.glob("*.comp"))))
+        database = _database(db)
+        try:
+            outcome = run_year(database, files, data, events, fiscal_year, out_dir)
+            print_year(outcome, database if detail else None)
+        finally:
+            database.dispose()
+        out.print(f"\nthe year's records are in {db}; look closer with e.g. compengine ledger --db {db} --payee P011", markup=False)
+
+    guard(run)
+
+
+def _delete_sqlite_file(url: str) -> None:
+    if not url.startswith("sqlite:///"):
+        err.print("error: --fresh only starts a SQLite file anew; give an empty database instead", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+
+
+def print_year(outcome: YearOutcome, detail_from: Database | None) -> None:
+    out.print(f"FY{outcome.fiscal_year}: published {count(len(outcome.published), 'plan')}; "
+              + "; ".join(f"loaded {x.folder} ({count(x.report.total, 'fact')})" for x in outcome.loaded), markup=False)  # fmt: skip
+    for cycle in outcome.cycles:
+        for arrived in cycle.loaded:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(arrived.report.new_versions.items())) or "nothing new"
+            out.print(f"  before {cycle.period}: loaded {arrived.folder} ({kinds})", markup=False)
+        paid = ", ".join(f"{_money(a)} {c}" for c, a in sorted(_paid_by_currency(cycle.closed.paid).items())) or "nothing"
+        out.print(
+            f"{cycle.period}: run {cycle.run.run_id} · {count(cycle.run.statements, 'statement')} · "
+            f"{count(cycle.run.adjustments, 'prior-period adjustment')} · closed · paid {paid} · {cycle.payroll_file} · "
+            f"result {cycle.run.result_sha256[:16]}",
+            markup=False,
+        )
+        if detail_from is not None:
+            run_id, lines = PayoutCycles(detail_from).lines(cycle.period, cycle.run.run_id)
+            print_statement_lines(cycle.period, run_id, lines)
+    print_year_statements(outcome)
+    print_movements(outcome.ledger)
+    print_balances(outcome.ledger)
+
+
+def print_year_statements(outcome: YearOutcome) -> None:
+    """One row per payee: each period's posted earnings and adjustments, and what was paid."""
+    periods = [c.period for c in outcome.cycles]
+    posted: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for entry in outcome.ledger:
+        column = {"earning": entry.period, "adjustment": "adjustments", "payment": "paid"}.get(entry.kind)
+        if column is not None:
+            posted[(entry.payee_id, entry.currency)][column] += -entry.amount if entry.kind == "payment" else entry.amount
+    columns = [*periods, "adjustments", "paid"]
+    table = Table(title=f"FY{outcome.fiscal_year} statements (earned per period, prior-period adjustments, paid out)", title_justify="left")
+    table.add_column("payee")
+    table.add_column("currency")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for (payee_id, currency), row in sorted(posted.items()):
+        table.add_row(payee_id, currency, *(_money(row[c]) for c in columns))
+    out.print(table)
+
+
+def print_movements(found: Sequence[Entry]) -> None:
+    """Every ledger movement other than plain earnings and payments: where the year got interesting."""
+    table = Table(title="adjustments, draws, holdbacks and clawbacks", title_justify="left")
+    for column in ("entry", "period", "payee", "kind", "account", "about"):
+        table.add_column(column)
+    table.add_column("amount", justify="right")
+    shown = 0
+    for entry in found:
+        if entry.kind in ("earning", "payment"):
+            continue
+        about = (
+            entry.deal_id
+            or (f"{entry.component} (adjusts {entry.adjusts_period})" if entry.adjusts_period else entry.component)
+            or entry.memo
+        )
+        table.add_row(
+            f"L{entry.id}", entry.period, entry.payee_id, entry.kind, entry.account, about or "", f"{_money(entry.amount)} {entry.currency}"
+        )
+        shown += 1
+    if shown:
+        out.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `compengine` command."""
     app.command()(load)
@@ -355,6 +466,7 @@ def register(app: typer.Typer) -> None:
     app.command()(statements)
     app.command()(ledger)
     app.command()(export)
+    app.command()(year)
     app.add_typer(cycle_app, name="cycle")
     app.add_typer(db_app, name="db")
 

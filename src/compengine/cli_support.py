@@ -4,6 +4,7 @@ turns any failure into a message for a comp admin instead of a traceback."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TypeVar
@@ -13,8 +14,11 @@ from rich.console import Console
 
 from compengine.core.errors import CompengineError
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped or redirected output is read in files and logs, not an 80-column terminal: give tables
+# room so amounts are never cut short.
+_WIDTH = None if sys.stdout.isatty() else 160
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
 
 T = TypeVar("T")
 
