@@ -62,6 +62,15 @@ def test_the_payroll_file_of_each_quarter_pays_what_the_ledger_paid(year: YearOu
             assert Decimal(amount) == paid[(period, payee_id)]
 
 
+def test_every_run_of_the_year_replays_to_the_same_hashes(database: Database, year: YearOutcome) -> None:
+    from compengine.service.cycles import PayoutCycles
+
+    for cycle in year.cycles:
+        replay = PayoutCycles(database).replay(cycle.run.run_id)
+        assert replay.reproduces, replay.hashes
+        assert replay.hashes["result_sha256"][0] == cycle.run.result_sha256
+
+
 def test_a_year_on_an_empty_database_only(database: Database, tmp_path: Path) -> None:
     from compengine.service.year import YearError
 

@@ -228,6 +228,26 @@ def cycle_status(db: DbOption = None) -> None:
     _with_db(db, action)
 
 
+def replay(run: Annotated[int, typer.Argument(help="The run to calculate again.")], db: DbOption = None) -> None:
+    """Calculate a sealed run again exactly as it ran (same plan versions, the facts as known
+    then) and compare every hash; exit 1 if anything differs."""
+
+    def action(database: Database) -> None:
+        result = PayoutCycles(database).replay(run)
+        table = Table(title=f"replay of run {run} ({result.period})", title_justify="left")
+        for column in ("", "recorded", "replayed", ""):
+            table.add_column(column)
+        for name, (recorded, replayed) in result.hashes.items():
+            table.add_row(name, recorded, replayed, "same" if recorded == replayed else "DIFFERENT")
+        out.print(table)
+        if not result.reproduces:
+            err.print(f"run {run} does not reproduce: see the rows marked DIFFERENT", markup=False)
+            raise typer.Exit(EXIT_INVALID)
+        out.print(f"run {run} reproduces exactly", markup=False)
+
+    _with_db(db, action)
+
+
 # ---------------------------------------------------------------------- statements, ledger, export
 def statements(
     period: PeriodArgument,
@@ -463,6 +483,7 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the `compengine` command."""
     app.command()(load)
     app.command()(publish)
+    app.command()(replay)
     app.command()(statements)
     app.command()(ledger)
     app.command()(export)

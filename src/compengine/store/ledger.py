@@ -69,8 +69,13 @@ def post(connection: Connection, entries: Sequence[Entry], run_id: int, posted_a
     connection.execute(insert(ledger_entries), rows)
 
 
-def entries(connection: Connection, payee_id: str | None = None, period: str | None = None) -> list[Entry]:
+def entries(
+    connection: Connection, payee_id: str | None = None, period: str | None = None, posted_until: datetime | None = None
+) -> list[Entry]:
+    """Entries in the order they were posted; `posted_until` gives the ledger as it stood then."""
     query = select(ledger_entries).order_by(ledger_entries.c.id)
+    if posted_until is not None:
+        query = query.where(ledger_entries.c.posted_at <= posted_until)
     if payee_id is not None:
         query = query.where(ledger_entries.c.payee_id == payee_id)
     if period is not None:
