@@ -71,6 +71,21 @@ def test_every_run_of_the_year_replays_to_the_same_hashes(database: Database, ye
         assert replay.hashes["result_sha256"][0] == cycle.run.result_sha256
 
 
+def test_a_replay_names_the_first_line_that_departs_from_the_record(database: Database, year: YearOutcome) -> None:
+    from sqlalchemy import update
+
+    from compengine.service.cycles import PayoutCycles
+    from compengine.store.schema import run_lines
+
+    q1 = year.cycles[0].run.run_id
+    line_id = "2026-Q1/P022/account_manager/attainment_bonus"
+    with database.transaction() as connection:  # tamper with the record, as a bad actor or a bad disk would
+        connection.execute(update(run_lines).where(run_lines.c.run_id == q1, run_lines.c.line_id == line_id).values(amount="3685.77"))
+    replay = PayoutCycles(database).replay(q1)
+    assert not replay.reproduces
+    assert replay.first_difference == f"line {line_id}: recorded 3685.77, replayed 3685.76"
+
+
 def test_a_year_on_an_empty_database_only(database: Database, tmp_path: Path) -> None:
     from compengine.service.year import YearError
 

@@ -242,6 +242,8 @@ def replay(run: Annotated[int, typer.Argument(help="The run to calculate again."
         out.print(table)
         if not result.reproduces:
             err.print(f"run {run} does not reproduce: see the rows marked DIFFERENT", markup=False)
+            if result.first_difference:
+                err.print(f"first difference: {result.first_difference}", markup=False)
             raise typer.Exit(EXIT_INVALID)
         out.print(f"run {run} reproduces exactly", markup=False)
 

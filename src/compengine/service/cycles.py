@@ -36,7 +36,17 @@ from compengine.store.database import Database
 from compengine.store.facts import KnownFacts, as_known_at
 from compengine.store.ledger import Entry
 from compengine.store.plans import published_at
-from compengine.store.runs import LineRow, RunRecord, StoredLine, run_row, set_status, stored_lines, stored_trace, write_run
+from compengine.store.runs import (
+    LineRow,
+    RunRecord,
+    StoredLine,
+    run_row,
+    set_status,
+    stored_line_traces,
+    stored_lines,
+    stored_trace,
+    write_run,
+)
 from compengine.store.schema import cycles, runs
 
 PayStage = Callable[[Connection, str, Sequence[StoredLine], datetime], list[Entry]]
@@ -64,10 +74,12 @@ class Replay:
     run_id: int
     period: str
     hashes: dict[str, tuple[str, str]]  # name -> (recorded, replayed)
+    first_difference: str | None = None  # where the replay first departs from the record
 
     @property
     def reproduces(self) -> bool:
-        return all(recorded == replayed for recorded, replayed in self.hashes.values())
+        same = all(recorded == replayed for recorded, replayed in self.hashes.values())
+        return same and self.first_difference is None
 
 
 @dataclass(frozen=True)
@@ -146,6 +158,7 @@ class PayoutCycles:
         with self.db.reading() as connection:
             row = run_row(connection, run_id)
             computed = self._compute(connection, row.period, row.as_of, row.knowledge_time, ledger_time=row.created_at)
+            recorded_lines = stored_line_traces(connection, run_id)
         record = computed.record
         recorded_plans = json.loads(row.plans)
         return Replay(
@@ -159,6 +172,7 @@ class PayoutCycles:
                 "engine_version": (row.engine_version, record.engine_version),
                 "grammar_sha256": (row.grammar_sha256, record.grammar_sha256),
             },
+            first_difference(recorded_lines, computed.rows),
         )
 
     def _compute(
@@ -218,7 +232,7 @@ class PayoutCycles:
         with self.db.transaction() as connection:
             # one close at a time (SQLite serialises writers anyway): each reads what the
             # closes before it posted, so two periods cannot both pay the same adjustment
-            pass  # LOCK REMOVED
+            connection.execute(select(cycles.c.period).order_by(cycles.c.period).with_for_update())
             now = self.db.now()
             claimed = connection.execute(
                 update(cycles)
@@ -289,6 +303,38 @@ class PayoutCycles:
 
 
 # ------------------------------------------------------------------ runs
+def first_difference(recorded: dict[str, tuple[Decimal, dict[str, Any]]], replayed: Sequence[LineRow]) -> str | None:
+    """The first line, and within its trace the first node, where a replay departs from the record."""
+    replayed_ids = {r.line_id for r in replayed}
+    for row in replayed:
+        if row.line_id not in recorded:
+            return f"line {row.line_id}: not in the recorded run"
+        amount, trace = recorded[row.line_id]
+        if amount != row.amount:
+            return f"line {row.line_id}: recorded {amount:f}, replayed {row.amount:f}"
+        path = _first_json_difference(trace, row.trace, "trace")
+        if path is not None:
+            return f"line {row.line_id}: {path}"
+    missing = [line_id for line_id in recorded if line_id not in replayed_ids]
+    return f"line {missing[0]}: recorded, but not produced by the replay" if missing else None
+
+
+def _first_json_difference(recorded: Any, replayed: Any, path: str) -> str | None:
+    if isinstance(recorded, dict) and isinstance(replayed, dict):
+        for key in sorted(set(recorded) | set(replayed)):
+            found = _first_json_difference(recorded.get(key), replayed.get(key), f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(recorded, list) and isinstance(replayed, list):
+        for index, (a, b) in enumerate(zip(recorded, replayed, strict=False)):
+            found = _first_json_difference(a, b, f"{path}[{index}]")
+            if found is not None:
+                return found
+        return None if len(recorded) == len(replayed) else f"{path}: {len(recorded)} items recorded, {len(replayed)} replayed"
+    return None if recorded == replayed else f"{path}: recorded {recorded!r}, replayed {replayed!r}"
+
+
 def period_start(plans: Sequence[CompiledPlan], label: str) -> date | None:
     for plan in plans:
         try:

@@ -204,5 +204,11 @@ def stored_trace(connection: Connection, run_id: int, line_id: str) -> dict[str,
     return unpack_trace(blob)
 
 
+def stored_line_traces(connection: Connection, run_id: int) -> dict[str, tuple[Decimal, dict[str, Any]]]:
+    """line id -> (amount, trace) of every line of a run, in one query (for replay)."""
+    query = select(run_lines.c.line_id, run_lines.c.amount, run_lines.c.trace).where(run_lines.c.run_id == run_id)
+    return {row.line_id: (Decimal(row.amount), unpack_trace(row.trace)) for row in connection.execute(query.order_by(run_lines.c.seq))}
+
+
 def set_status(connection: Connection, run_id: int, status: str) -> None:
     connection.execute(update(runs).where(runs.c.id == run_id).values(status=status))
