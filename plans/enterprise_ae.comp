@@ -41,3 +41,23 @@ component new_logo_spiff "New-logo SPIFF"
   cites "§3.4"
   per credit of bookings where deal.new_logo and deal.acv >= 50,000 USD
   pays new_logo_spiff × credit.share
+
+# §6: a new AE's first two quarters are topped up to 5,000 USD. The top-up is an advance,
+# recovered from later commission, at most half of a quarter's earnings at a time.
+draw ramp_draw "New-hire draw"
+  recoverable
+  tops up to 5,000 USD per period
+  for the first 2 periods on the plan
+  recovers at most 50% of earnings per period
+  outstanding at most 10,000 USD
+  at termination forgiven
+
+# §7: a fifth of the new-business commission is held until the fiscal year is closed.
+holdback year_end "Year-end holdback"
+  holds 20% of new_business
+  released at the fiscal year end
+
+# §8: a deal cancelled or refunded within 180 days of closing gives back what it earned.
+clawback cancellations "Cancellation clawback"
+  for deals cancelled or refunded within 180 days of the close date
+  reverses fully

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -156,3 +157,35 @@ def test_a_split_share_that_is_not_a_number_is_a_data_error(tmp_path: Path) -> N
 def test_a_negative_quota_is_refused(tmp_path: Path) -> None:
     quotas = "payee_id,quota,period,amount,currency\nP1,bookings,FY2026,-5,USD\n"
     assert problems(tmp_path, quotas=quotas) == ["quotas.csv row 2, field amount: a quota cannot be negative"]
+
+
+# ------------------------------------------------------------------ what happened after the booking
+AFTER = "deal_id,owner,type,product,amount,currency,close_date,cancelled_on,refunded_amount,invoice_paid_on\n"
+
+
+def test_cancellations_refunds_and_paid_invoices_are_optional_deal_columns(tmp_path: Path) -> None:
+    deals = AFTER + "D1,P1,new,x,1000,USD,2026-02-10,2026-05-01,250.50,2026-03-01\nD2,P1,new,x,10,USD,2026-02-10,,,\n"
+    found = {deal.id: deal for deal in load_dataset(folder(tmp_path, deals=deals)).deals}
+    assert (found["D1"].cancelled_on, found["D1"].refunded_amount, found["D1"].invoice_paid_on) == (
+        date(2026, 5, 1),
+        Decimal("250.50"),
+        date(2026, 3, 1),
+    )
+    assert (found["D2"].cancelled_on, found["D2"].refunded_amount, found["D2"].invoice_paid_on) == (None, None, None)
+    assert found["D1"].attributes == {}  # not deal attributes
+
+
+def test_a_refund_is_between_nothing_and_the_deal_amount_and_is_dated(tmp_path: Path) -> None:
+    deals = AFTER + "D1,P1,new,x,1000,USD,2026-02-10,2026-05-01,1000.01,\nD2,P1,new,x,10,USD,2026-02-10,,5,\n"
+    assert problems(tmp_path, deals=deals) == [
+        "deals.csv row 2, field refunded_amount: 1000.01 is not between 0 and the deal amount 1000",
+        "deals.csv row 3, field refunded_amount: a refund needs its date in cancelled_on",
+    ]
+
+
+def test_a_deal_is_not_cancelled_before_it_closed_and_dates_are_dates(tmp_path: Path) -> None:
+    deals = AFTER + "D1,P1,new,x,1000,USD,2026-02-10,2026-02-09,,2026-02-30\n"
+    assert problems(tmp_path, deals=deals) == [
+        "deals.csv row 2, field invoice_paid_on: '2026-02-30' is not a date (write it as YYYY-MM-DD)",
+        "deals.csv row 2, field cancelled_on: 2026-02-09 is before the deal closed on 2026-02-10",
+    ]

@@ -1160,6 +1160,228 @@ component ytd_commission "Year-to-date commission"
     assert diagnostics(text) == []
 
 
+# ---------------------------------------------------------------------- pay policies
+DRAW = """
+draw ramp "New-hire draw"
+  recoverable
+  tops up to 5,000 USD per period
+  for the first 2 periods on the plan
+  recovers at most 50% of earnings per period
+  outstanding at most 10,000 USD
+  at termination forgiven
+"""
+HOLDBACK = """
+holdback year_end "Year-end holdback"
+  holds 20% of commission
+  released at the fiscal year end
+"""
+CLAWBACK = """
+clawback cancellations "Cancellation clawback"
+  for deals cancelled or refunded within 180 days of the close date
+  reverses fully
+"""
+
+
+def pay(policies: str, header: str = "") -> str:
+    return HEADER + header + BOOKINGS + commission() + policies
+
+
+def test_well_formed_pay_policies_have_no_diagnostics() -> None:
+    assert diagnostics(pay(DRAW + HOLDBACK + CLAWBACK, "  payment when the invoice is paid\n")) == []
+
+
+@covers("E014")
+def test_an_unknown_payment_timing_names_both() -> None:
+    text = pay("", "  payment on invoice\n")
+    found = sole(text)
+    assert found.code == "E014"
+    assert found.message == "`payment on invoice` is not a payment timing"
+    assert where(found) == at(text, "invoice")
+    assert found.hint == "write `payment on booking` or `payment when the invoice is paid`"
+
+
+@covers("E014")
+def test_a_draw_tops_up_per_period_only() -> None:
+    text = pay(DRAW.replace("5,000 USD per period", "5,000 USD per quarter"))
+    found = sole(text)
+    assert (found.code, found.message) == ("E014", "`per quarter` is not how often a draw tops up")
+    assert where(found) == at(text, "per quarter", part="quarter")
+    assert found.hint == "write `per period`: a draw tops up each calculation period"
+
+
+@covers("E014")
+def test_an_unknown_termination_outcome_suggests_the_closest() -> None:
+    text = pay(DRAW.replace("at termination forgiven", "at termination forgven"))
+    found = sole(text)
+    assert (found.code, found.message) == ("E014", "`at termination forgven` is not what happens to a draw balance")
+    assert found.hint == "did you mean `forgiven`?"
+
+
+@covers("E014")
+def test_a_draw_for_the_first_zero_periods() -> None:
+    found = sole(pay(DRAW.replace("first 2 periods", "first 0 periods")))
+    assert (found.code, found.message) == ("E014", "a draw applies for at least 1 period")
+
+
+@covers("E015")
+def test_a_draw_during_no_time() -> None:
+    text = pay(DRAW.replace("for the first 2 periods on the plan", "during 2026-07-01 until 2026-07-01"))
+    found = sole(text)
+    assert (found.code, found.message) == ("E015", "`during` covers no time: 2026-07-01 is not after 2026-07-01")
+
+
+@covers("E015")
+def test_a_holdback_released_after_the_plan_ends_is_never_released() -> None:
+    text = pay(HOLDBACK.replace("released at the fiscal year end", "released on 2027-01-31"))
+    found = sole(text)
+    assert found.code == "E015"
+    assert found.message == (
+        "holdback `year_end` is released on 2027-01-31, outside the plan (from 2026-01-01 until 2027-01-01), "
+        "so no close of this plan reaches it"
+    )
+    assert where(found) == at(text, "released on 2027-01-31")
+
+
+@covers("E017")
+def test_a_library_cannot_hold_a_draw() -> None:
+    found = sole('library shared "Shared"\n' + DRAW)
+    assert found.code == "E017"
+    assert found.message == "a library can share attributes, parameters, tables, curves, decision tables and lets, not a draw"
+
+
+@covers("E020")
+def test_a_holdback_of_an_unknown_component_suggests_the_closest() -> None:
+    text = pay(HOLDBACK.replace("of commission", "of comission"))
+    found = sole(text)
+    assert (found.code, found.message) == ("E020", "there is no component `comission`")
+    assert where(found) == at(text, "comission")
+    assert found.hint == "did you mean `commission`?"
+
+
+@covers("E021")
+def test_two_pay_policies_with_one_name() -> None:
+    text = pay(HOLDBACK + CLAWBACK.replace("cancellations", "year_end"))
+    found = sole(text)
+    line = at(text, "holdback year_end")[0]
+    assert (found.code, found.message) == ("E021", f"`year_end` already names the holdback at line {line}")
+    assert where(found) == at(text, "year_end", 2)
+
+
+@covers("E021")
+def test_a_component_held_by_two_holdbacks() -> None:
+    text = pay(HOLDBACK + HOLDBACK.replace("year_end", "q_end"))
+    found = sole(text)
+    assert found.code == "E021"
+    assert found.message == f"component `commission` is already held back by `year_end` (line {at(text, 'holdback year_end')[0]})"
+    assert where(found) == at(text, "of commission", 2, part="commission")
+    assert found.hint == "hold each component in one holdback"
+
+
+@covers("E030")
+def test_a_draw_amount_in_another_currency() -> None:
+    text = pay(DRAW.replace("5,000 USD", "5,000 EUR"))
+    found = sole(text)
+    assert (found.code, found.message) == ("E030", "what a draw tops up to is in EUR, but the plan pays in USD")
+    assert where(found) == at(text, "5,000 EUR")
+
+
+@covers("E031")
+def test_a_holdback_share_that_is_not_a_percentage() -> None:
+    text = pay(HOLDBACK.replace("holds 20%", "holds 200 USD"))
+    found = sole(text)
+    assert (found.code, found.message) == ("E031", "the share a holdback holds must be a percentage, but this is money (USD)")
+    assert where(found) == at(text, "200 USD")
+
+
+@covers("E031")
+def test_a_recovery_share_above_100_percent() -> None:
+    found = sole(pay(DRAW.replace("at most 50%", "at most 150%")))
+    assert (found.code, found.message) == ("E031", "the share of earnings a draw recovers must be above 0% and at most 100%, not 150%")
+
+
+@covers("E031")
+def test_a_draw_amount_must_be_money_above_zero() -> None:
+    found = sole(pay(DRAW.replace("tops up to 5,000 USD", "tops up to 0 USD")))
+    assert (found.code, found.message) == ("E031", "what a draw tops up to must be above 0")
+
+
+@covers("E031")
+def test_a_clawback_window_of_no_time() -> None:
+    found = sole(pay(CLAWBACK.replace("180 days", "0 days")))
+    assert (found.code, found.message) == ("E031", "a clawback window must be a whole number of days, months or years, at least 1")
+
+
+@covers("E080")
+def test_a_draw_that_does_not_say_whether_it_is_recoverable() -> None:
+    text = pay(DRAW.replace("  recoverable\n", ""))
+    found = sole(text)
+    assert (found.code, found.message) == ("E080", "draw `ramp` does not say whether it is recoverable")
+    assert where(found) == at(text, "ramp")
+    assert found.hint == "add `recoverable` (an advance, recovered from later earnings) or `not recoverable` (a guarantee)"
+
+
+@covers("E080")
+def test_a_recoverable_draw_must_say_how_it_is_recovered_and_what_happens_at_termination() -> None:
+    text = pay(DRAW.replace("  recovers at most 50% of earnings per period\n", "").replace("  at termination forgiven\n", ""))
+    found = all_with(text, "E080")
+    assert [f.message for f in found] == [
+        "draw `ramp` is recoverable but does not say how it is recovered",
+        "draw `ramp` is recoverable but does not say what happens to its balance at termination",
+    ]
+
+
+@covers("E080")
+def test_a_guarantee_needs_the_periods_it_covers() -> None:
+    text = pay('draw g "Guarantee"\n  not recoverable\n  tops up to 1,000 USD per period\n')
+    found = sole(text)
+    assert (found.code, found.message) == ("E080", "draw `g` is a guarantee with no end")
+
+
+@covers("E080")
+def test_a_holdback_and_a_clawback_need_both_their_clauses() -> None:
+    text = pay('holdback h "H"\n  holds 10% of commission\n\nclawback c "C"\n  reverses fully\n')
+    assert [(f.code, f.message) for f in diagnostics(text)] == [
+        ("E080", "holdback `h` is never released"),
+        ("E080", "clawback `c` has no window"),
+    ]
+
+
+@covers("E081")
+def test_a_guarantee_is_not_recovered() -> None:
+    text = pay(DRAW.replace("  recoverable\n", "  not recoverable\n"))
+    found = all_with(text, "E081")
+    assert [f.message for f in found] == [
+        "draw `ramp` is not recoverable (a guarantee), so nothing is recovered and `recovers` has no meaning",
+        "draw `ramp` is not recoverable (a guarantee), so nothing is recovered and `outstanding at most` has no meaning",
+        "draw `ramp` is not recoverable (a guarantee), so nothing is recovered and `at termination` has no meaning",
+    ]
+    assert where(found[0]) == at(text, "recovers at most 50% of earnings per period")
+
+
+@covers("E081")
+def test_a_draw_applies_for_its_first_periods_or_during_dates_not_both() -> None:
+    text = pay(DRAW + "  during 2026-01-01 until 2026-07-01\n")
+    found = sole(text)
+    assert (found.code, found.message) == ("E081", "a draw applies either for the first periods on the plan or during dates, not both")
+
+
+@covers("E082")
+def test_a_pay_policy_clause_given_twice() -> None:
+    text = pay(CLAWBACK + "  reverses pro rata by time\n")
+    found = sole(text)
+    assert (found.code, found.message) == ("E082", "clawback `cancellations` gives this clause twice")
+    assert where(found) == at(text, "reverses pro rata by time")
+
+
+@covers("E001")
+def test_a_misspelt_reversal_lists_the_ways_to_reverse() -> None:
+    text = pay(CLAWBACK.replace("reverses fully", "reverses fuly"))
+    found = sole(text)
+    assert found.code == "E001"
+    assert found.message == "unexpected `fuly`; expected `at`, `fully` or `pro`"
+    assert found.hint == "did you mean `fully`?"
+
+
 # ---------------------------------------------------------------------- coverage
 def test_every_diagnostic_code_is_exercised_by_a_test() -> None:
     assert set(CODES) - COVERED == set(), "codes without a test"

@@ -26,6 +26,8 @@ from compengine.core.trace import build_line_trace, verify
 from compengine.lang.diagnostics import has_errors
 from compengine.lang.loader import PlanSource, compile_source
 from compengine.report.explain import explain_line
+from tests.payout_support import QUARTERS, close, statement_lines, with_facts
+from tests.payout_support import line as paid_line
 from tests.support import HEADER, REPO, calc, compile_text, d, dataset, deal, diagnostics, line_amounts, payee
 
 LANGUAGE_MD = REPO / "docs" / "language.md"
@@ -72,6 +74,11 @@ COVERED = {
     "currency-conversion",
     "library-rates",
     "library-plan",
+    "payment-on-invoice",
+    "recoverable-draw",
+    "guarantee",
+    "holdback",
+    "clawback",
 }
 
 #: Examples that are not plans on their own: a library, and the plan that uses it (compiled
@@ -996,3 +1003,140 @@ def test_the_plan_document_carries_the_hash_the_engine_records(tmp_path: Path) -
     assert compiled.plan is not None
     assert outcome.document.source_sha256 == compiled.plan.source_sha256
     assert compiled.plan.source_sha256 in render_markdown(outcome.document)
+
+
+# ------------------------------------------------------------------ pay policies and the ledger
+def pay_plan(name: str, replace: tuple[str, str] | None = None) -> CompiledPlan:
+    text = plan_text(name)
+    if replace is not None:
+        assert replace[0] in text
+        text = text.replace(*replace)
+    return compile_text(text, f"{name}.comp")
+
+
+def test_payment_when_the_invoice_is_paid() -> None:
+    plan = pay_plan("payment-on-invoice")
+    deals = [
+        with_facts(deal("D1", "P1", 50_000, "2026-02-10"), invoice_paid="2026-03-20"),
+        with_facts(deal("D2", "P1", 30_000, "2026-03-05"), invoice_paid="2026-04-25"),
+    ]
+    closes = close(plan, payee("P1"), ["2026-Q1", "2026-Q2"], deals)
+    assert closes.kinds("2026-Q1", "earning") == [money("8000.00")]
+    assert closes.kinds("2026-Q1", "deferral", "deferred") == [money("3000.00")]
+    assert closes.paid("2026-Q1") == money("5000.00")
+    assert closes.balance("deferred", upto="2026-Q1") == money("3000.00")
+    assert closes.kinds("2026-Q2", "deferral_release") == [money("3000.00")]
+    assert closes.paid("2026-Q2") == money("3000.00")
+    assert closes.balance("deferred") == 0
+
+
+DRAW_DEALS = [
+    deal("D1", "P1", 20_000, "2026-02-01"),
+    deal("D2", "P1", 10_000, "2026-05-01"),
+    deal("D3", "P1", 80_000, "2026-08-01"),
+    deal("D4", "P1", 60_000, "2026-11-01"),
+]
+
+
+def test_a_recoverable_draw_is_advanced_then_recovered_within_its_caps() -> None:
+    closes = close(pay_plan("recoverable-draw"), payee("P1"), QUARTERS, DRAW_DEALS)
+    # Q1: 2,000 earned, topped up 3,000; Q2: 4,000 short but at most 6,000 outstanding
+    assert [closes.kinds(q, "draw") for q in QUARTERS[:2]] == [[money("3000.00")], [money("3000.00")]]
+    # Q3, Q4: at most 50% of the period's earnings, and no more than is outstanding
+    assert [closes.kinds(q, "draw_recovery") for q in QUARTERS[2:]] == [[money("-4000.00")], [money("-2000.00")]]
+    assert [closes.paid(q) for q in QUARTERS] == [money("5000.00"), money("4000.00"), money("4000.00"), money("4000.00")]
+    assert [closes.balance("draw:ramp", upto=q) for q in QUARTERS] == [money(-3000), money(-6000), money(-2000), 0]
+
+
+@pytest.mark.parametrize(("outcome", "forgiven", "receivable"), [("forgiven", "2000.00", "0"), ("owed", "0", "-2000.00")])
+def test_a_draw_balance_at_termination_is_forgiven_or_owed(outcome: str, forgiven: str, receivable: str) -> None:
+    plan = pay_plan("recoverable-draw", ("at termination forgiven", f"at termination {outcome}"))
+    leaver = dataclasses.replace(payee("P1"), termination_date=d("2026-08-15"))
+    lines = {q: statement_lines(plan, payee("P1"), DRAW_DEALS, q) for q in QUARTERS[:3]}
+    closes = close(plan, leaver, QUARTERS[:3], DRAW_DEALS, lines=lines)
+    assert closes.kinds("2026-Q3", "draw_recovery") == [money("-4000.00")]
+    assert sum(closes.kinds("2026-Q3", "forgiven", "draw:ramp"), Decimal(0)) == money(forgiven)
+    assert closes.balance("draw:ramp") == 0
+    assert closes.balance("receivable") == money(receivable)
+
+
+def test_a_guarantee_tops_up_the_first_two_periods_and_is_never_recovered() -> None:
+    plan = pay_plan("guarantee")
+    hired = dataclasses.replace(payee("H1"), hire_date=d("2026-02-15"))
+    earned = {"2026-Q1": "1500.00", "2026-Q2": "7000.00", "2026-Q3": "2000.00"}
+    lines = {q: [paid_line(plan, q, "commission", amount)] for q, amount in earned.items()}
+    closes = close(plan, hired, earned, lines=lines)
+    assert [closes.kinds(q, "guarantee") for q in earned] == [[money("4500.00")], [], []]
+    assert [closes.paid(q) for q in earned] == [money("6000.00"), money("7000.00"), money("2000.00")]
+    assert all(e.kind not in ("draw", "draw_recovery") for e in closes.ledger)
+
+
+HOLDBACK_DEALS = [
+    deal("D1", "P1", 100_000, "2026-02-01"),
+    deal("D2", "P1", 50_000, "2026-05-01"),
+    deal("D3", "P1", "12345.70", "2026-08-01"),
+    deal("D4", "P1", 30_000, "2026-11-01"),
+]
+
+
+def test_a_holdback_is_held_each_quarter_and_released_at_the_fiscal_year_end() -> None:
+    closes = close(pay_plan("holdback"), payee("P1"), QUARTERS, HOLDBACK_DEALS)
+    # 20% of the commission only; Q3: 20% × 1,234.57 = 246.914 → 246.91
+    assert [closes.kinds(q, "holdback") for q in QUARTERS] == [[money(-2000)], [money(-1000)], [money("-246.91")], [money(-600)]]
+    assert [closes.paid(q) for q in QUARTERS] == [money("8500.00"), money("4500.00"), money("1487.66"), money("6746.91")]
+    assert closes.balance("held:year_end", upto="2026-Q3") == money("3246.91")
+    assert sorted(closes.kinds("2026-Q4", "release")) == [money("246.91"), money(600), money(1000), money(2000)]
+    assert closes.balance("held:year_end") == 0
+
+
+def test_a_holdback_released_on_a_date() -> None:
+    plan = pay_plan("holdback", ("released at the fiscal year end", "released on 2026-07-15"))
+    closes = close(plan, payee("P1"), QUARTERS, HOLDBACK_DEALS)
+    assert [closes.paid(q) for q in QUARTERS] == [money("8500.00"), money("4500.00"), money("4734.57"), money("3500.00")]
+
+
+def test_a_holdback_released_after_90_days() -> None:
+    plan = pay_plan("holdback", ("released at the fiscal year end", "released after 90 days"))
+    closes = close(plan, payee("P1"), QUARTERS[:2], HOLDBACK_DEALS)
+    assert closes.paid("2026-Q2") == money("6500.00")  # Q1's 2,000 is due on 2026-06-29
+
+
+CLAWBACK_DEALS = [
+    with_facts(deal("D1", "P1", 60_000, "2026-02-01"), cancelled="2026-04-02"),
+    deal("D2", "P1", 30_000, "2026-05-01"),
+    deal("D3", "P1", 20_000, "2026-08-01"),
+]
+
+
+def test_a_clawback_pro_rata_by_time_is_carried_as_a_receivable_and_recovered() -> None:
+    closes = close(pay_plan("clawback"), payee("P1"), QUARTERS[:3], CLAWBACK_DEALS)
+    [earning] = [e for e in closes.posted["2026-Q1"] if e.kind == "earning"]
+    [clawback] = [e for e in closes.posted["2026-Q2"] if e.kind == "clawback"]
+    assert clawback.amount == money("-4000.00")  # 6,000 × (180 − 60) / 180
+    assert (clawback.reverses, clawback.deal_id, clawback.line_id) == (earning.movement, "D1", earning.line_id)
+    assert closes.kinds("2026-Q2", "receivable", "receivable") == [money("-1000.00")]
+    assert closes.kinds("2026-Q3", "recovery", "receivable") == [money("1000.00")]
+    assert [closes.paid(q) for q in QUARTERS[:3]] == [money("6000.00"), 0, money("1000.00")]
+    assert closes.balance("receivable") == 0
+
+
+def test_a_clawback_in_full() -> None:
+    closes = close(pay_plan("clawback", ("pro rata by time", "fully")), payee("P1"), QUARTERS[:3], CLAWBACK_DEALS)
+    assert closes.kinds("2026-Q2", "clawback") == [money("-6000.00")]
+    assert [closes.paid(q) for q in QUARTERS[:3]] == [money("6000.00"), 0, 0]
+    assert closes.balance("receivable") == money("-1000.00")
+
+
+def test_a_clawback_at_the_rate_originally_paid_follows_the_refund() -> None:
+    refunded = [with_facts(CLAWBACK_DEALS[0], cancelled="2026-04-02", refunded="15000"), *CLAWBACK_DEALS[1:]]
+    plan = pay_plan("clawback", ("pro rata by time", "at the rate originally paid"))
+    closes = close(plan, payee("P1"), QUARTERS[:2], refunded)
+    assert closes.kinds("2026-Q2", "clawback") == [money("-1500.00")]  # 6,000 × 15,000 / 60,000
+    assert closes.paid("2026-Q2") == money("1500.00")
+
+
+def test_a_deal_cancelled_after_the_window_is_not_clawed_back() -> None:
+    late = [with_facts(CLAWBACK_DEALS[0], cancelled="2026-09-15"), *CLAWBACK_DEALS[1:]]  # 226 days after closing
+    closes = close(pay_plan("clawback"), payee("P1"), QUARTERS[:3], late)
+    assert all(e.kind != "clawback" for e in closes.ledger)
+    assert [closes.paid(q) for q in QUARTERS[:3]] == [money("6000.00"), money("3000.00"), money("2000.00")]

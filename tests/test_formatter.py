@@ -478,6 +478,87 @@ def test_a_plan_with_every_new_construct_is_canonical_and_survives_squashing() -
     assert fmt(squashed).replace("\n\n", "\n") == EVERY_NEW_CONSTRUCT.replace("\n\n", "\n")
 
 
+PAY_POLICIES = """\
+plan enterprise_ae "Enterprise AE"
+  version 1
+  payment when the invoice is paid
+
+draw ramp "New-hire draw"
+  recoverable
+  tops up to 5,000 USD per period
+  for the first 2 periods on the plan
+  recovers at most 50% of earnings per period
+  outstanding at most 10,000 USD
+  at termination forgiven
+
+draw guarantee
+  not recoverable
+  tops up to 2,500 USD per period
+  during 2026-01-01 until 2026-07-01
+
+holdback year_end "Year-end holdback"
+  holds 20% of new_business, new_logo_spiff
+  released at the fiscal year end
+
+holdback on_invoice
+  holds 12.5% of renewals
+  released when the invoice is paid
+
+holdback dated
+  holds 10% of spiff
+  released on 2026-11-30
+
+holdback later
+  holds 5% of overlay
+  released after 90 days
+
+clawback early "Early cancellations"
+  for deals cancelled or refunded within 90 days of the close date
+  reverses fully
+
+clawback pro_rata
+  for deals cancelled or refunded within 1 year of the close date
+  reverses pro rata by time
+
+clawback refunds
+  for deals cancelled or refunded within 6 months of the close date
+  reverses at the rate originally paid
+"""
+
+
+def test_pay_policies_are_canonical_and_survive_squashing() -> None:
+    assert fmt(PAY_POLICIES) == PAY_POLICIES
+    squashed = " ".join(PAY_POLICIES.split())
+    assert dump(squashed) == dump(PAY_POLICIES)
+    assert fmt(squashed).replace("\n\n", "\n") == PAY_POLICIES.replace("\n\n", "\n")
+
+
+def test_pay_policy_clauses_go_one_per_line_in_the_order_written() -> None:
+    written = (
+        "holdback h released on 2026-03-01 holds 10.0% of a,b\n"
+        "clawback c reverses fully for deals cancelled or refunded within 1 month of the close date"
+    )
+    assert fmt(written) == (
+        "holdback h\n  released on 2026-03-01\n  holds 10.0% of a, b\n\n"
+        "clawback c\n  reverses fully\n  for deals cancelled or refunded within 1 month of the close date\n"
+    )
+
+
+def test_comments_keep_their_places_in_pay_policies() -> None:
+    text = (
+        'draw ramp "Ramp"  # §5\n'
+        "  # an advance\n"
+        "  recoverable\n"
+        "  tops up to 5,000 USD per period  # each quarter\n"
+        "\n"
+        "holdback h\n"
+        "  holds 20% of a  # of the line\n"
+        "  # at year end\n"
+        "  released at the fiscal year end\n"
+    )
+    assert assert_layout_only(text) == text
+
+
 def test_dump_compares_names_and_paths() -> None:
     """Words (`text`) and use paths (`path`) are meaning, not position."""
     assert dump("let a = 1") != dump("let b = 1")
@@ -770,6 +851,7 @@ def headers(draw: st.DrawFn) -> Tokens:
                 )
             ),
         ],
+        ["payment", *draw(st.sampled_from([["on", "booking"], ["on", draw(names)], ["when", "the", "invoice", "is", "paid"]]))],
     ]
     clauses = draw(st.lists(st.sampled_from(choices), max_size=6))
     return ["plan", draw(names), *optional(draw, [draw(strings)]), *[t for c in clauses for t in c]]
@@ -847,6 +929,60 @@ def clauses(draw: st.DrawFn) -> Tokens:
 
 
 @st.composite
+def lengths(draw: st.DrawFn) -> Tokens:
+    return [draw(numbers()), draw(st.sampled_from(["day", "days", "month", "months", "year", "years"]))]
+
+
+@st.composite
+def pay_clauses(draw: st.DrawFn, keyword: str) -> Tokens:
+    """A clause of a draw, holdback or clawback (any of them, in any order: the parser takes
+    what the checker would refuse)."""
+    kind = draw(
+        st.sampled_from(
+            {
+                "draw": ["recoverable", "not", "tops", "first", "during", "recovers", "outstanding", "termination"],
+                "holdback": ["holds", "released"],
+                "clawback": ["window", "reverses"],
+            }[keyword]
+        )
+    )
+    if kind == "recoverable":
+        return ["recoverable"]
+    if kind == "not":
+        return ["not", "recoverable"]
+    if kind == "tops":
+        return ["tops", "up", "to", *draw(bounds()), "per", draw(st.sampled_from(["period", *NAMES]))]
+    if kind == "first":
+        count = str(draw(st.integers(0, 40)))
+        return ["for", "the", "first", count, draw(st.sampled_from(["periods", "period", *NAMES])), "on", "the", "plan"]
+    if kind == "during":
+        return ["during", draw(dates), "until", draw(dates)]
+    if kind == "recovers":
+        return ["recovers", "at", "most", *draw(bounds()), "of", "earnings", "per", draw(names)]
+    if kind == "outstanding":
+        return ["outstanding", "at", "most", *draw(bounds())]
+    if kind == "termination":
+        return ["at", "termination", draw(st.sampled_from(["forgiven", "owed", *NAMES]))]
+    if kind == "holds":
+        return ["holds", *draw(bounds()), "of", *joined([[n] for n in draw(st.lists(names, min_size=1, max_size=3))])]
+    if kind == "released":
+        return draw(
+            st.sampled_from(
+                [
+                    ["released", "at", "the", "fiscal", "year", "end"],
+                    ["released", "on", draw(dates)],
+                    ["released", "when", "the", "invoice", "is", "paid"],
+                    ["released", "after", *draw(lengths())],
+                ]
+            )
+        )
+    if kind == "window":
+        return ["for", "deals", "cancelled", "or", "refunded", "within", *draw(lengths()), "of", "the", "close", "date"]
+    how = draw(st.sampled_from([["fully"], ["pro", "rata", "by", "time"], ["at", "the", "rate", "originally", "paid"]]))
+    return ["reverses", *how]
+
+
+@st.composite
 def cells(draw: st.DrawFn) -> Tokens:
     kind = draw(st.sampled_from(["any", "equals", "set", "range", "below", "from"]))
     if kind == "any":
@@ -878,6 +1014,7 @@ def declarations(draw: st.DrawFn) -> Tokens:
             [
                 *["attribute", "parameter", "table", "curve", "credit", "measure", "quota", "let", "component"],
                 *["earnings", "rule", "decision", "input"],
+                *["draw", "holdback", "clawback"],
             ]
         )
     )
@@ -951,6 +1088,9 @@ def declarations(draw: st.DrawFn) -> Tokens:
     if kind == "input":
         default = optional(draw, [",", "default", *draw(literals())])
         return ["input", name, ":", draw(st.sampled_from(["money", "percent", "count"])), *default]
+    if kind in ("draw", "holdback", "clawback"):
+        body = [t for clause in draw(st.lists(pay_clauses(kind), max_size=5)) for t in clause]
+        return [kind, name, *optional(draw, [draw(strings)]), *body]
     body = [t for clause in draw(st.lists(clauses(), max_size=6)) for t in clause]
     return ["component", name, draw(strings), *body]
 

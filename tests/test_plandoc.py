@@ -454,3 +454,98 @@ def test_what_has_no_plain_wording_is_quoted_as_written_with_whitespace_and_comm
 
 def test_amounts_are_shown_as_the_plan_rounds_them() -> None:
     assert group_digits(Decimal("13600.00"), 2) in markdown_of(PLANS_DIR / "enterprise_ae.comp")
+
+
+# ------------------------------------------------------------------ pay policies
+
+
+def test_pay_policies_are_stated_in_words() -> None:
+    text = (
+        HEADER
+        + "  payment when the invoice is paid\n"
+        + OWNER_BOOKINGS
+        + """
+component commission "Commission"
+  per credit of bookings
+  rate 5%
+
+draw ramp "New-hire draw"
+  recoverable
+  tops up to 5,000 USD per period
+  for the first 2 periods on the plan
+  recovers at most 50% of earnings per period
+  outstanding at most 10,000 USD
+  at termination owed
+
+draw floor
+  not recoverable
+  tops up to 1,000 USD per period
+  during 2026-01-01 until 2026-07-01
+
+holdback year_end "Year-end holdback"
+  holds 20% of commission
+  released after 90 days
+
+clawback cancellations "Cancellation clawback"
+  for deals cancelled or refunded within 180 days of the close date
+  reverses pro rata by time
+"""
+    )
+    outcome = document_source("pay.comp", text)
+    assert outcome.document is not None, outcome.diagnostics
+    markdown = render_markdown(outcome.document)
+    paid = sections(markdown, 2)["How your earnings are paid"]
+    assert "**Payment:** when the invoice is paid — the part of each line earned on a deal is paid" in paid
+    assert "- **Payment:** when the invoice is paid" in markdown  # in the plan summary too
+    policies = sections(markdown, 3)
+    draw = policies["Recoverable draw: New-hire draw"]
+    assert "is less than 5,000 USD, the difference is advanced to you." in draw
+    assert "It applies for your first 2 quarters on the plan" in draw
+    assert "at most 50% of that quarter's earnings" in draw and "At most 10,000 USD may be outstanding" in draw
+    assert "you still owe it" in draw
+    guarantee = policies["Guarantee: Floor"]
+    assert "the difference is paid to you, and never taken back." in guarantee
+    assert "It applies in the quarters that start from 2026-01-01 through 2026-06-30." in guarantee
+    holdback = policies["Holdback: Year-end holdback"]
+    assert "20% of each positive statement line of `commission` is held back" in holdback
+    assert "ending at least 90 days after the end of the quarter it was held in" in holdback
+    clawback = policies["Clawback: Cancellation clawback"]
+    assert "within 180 days of its close date, what it earned you is reversed in proportion to the part of the 180 days" in clawback
+    balanced(render_html(outcome.document))
+
+
+def test_the_example_plans_pay_policies_are_in_their_document() -> None:
+    markdown = markdown_of(PLANS_DIR / "enterprise_ae.comp")
+    assert "## How your earnings are paid" in markdown
+    assert "### Recoverable draw: New-hire draw" in markdown
+    assert "### Holdback: Year-end holdback" in markdown
+    assert "### Clawback: Cancellation clawback" in markdown
+
+
+def test_a_revision_that_changes_a_pay_policy_describes_it_from_its_date() -> None:
+    text = (
+        HEADER
+        + OWNER_BOOKINGS
+        + """
+component commission "Commission"
+  per credit of bookings
+  rate 5%
+
+holdback year_end "Year-end holdback"
+  holds 20% of commission
+  released at the fiscal year end
+
+revision 2 effective 2026-07-01 "Smaller holdback"
+
+holdback year_end "Year-end holdback"
+  holds 10% of commission
+  released at the fiscal year end
+"""
+    )
+    outcome = document_source("revised.comp", text)
+    assert outcome.document is not None, outcome.diagnostics
+    changes = sections(render_markdown(outcome.document), 2)["Changes from 2026-07-01"]
+    assert "### How your earnings are paid, from 2026-07-01" in changes
+    assert "10% of each positive statement line of `commission` is held back" in changes
+    versions = compile_source("revised.comp", text).versions
+    assert [v.pay.holdbacks[0].rate if v.pay else None for v in versions] == [Decimal("0.2"), Decimal("0.1")]

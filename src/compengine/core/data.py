@@ -52,6 +52,12 @@ class Deal:
     splits: tuple[SplitShare, ...]
     attributes: Mapping[str, str]
     ref: RowRef | None = None
+    #: What happened after the booking, read when a period's pay is settled (core.payout):
+    #: the day the deal was cancelled or refunded, the part refunded (in the deal's currency;
+    #: None with a date: the whole deal was cancelled), and the day its invoice was paid.
+    cancelled_on: date | None = None
+    refunded_amount: Decimal | None = None
+    invoice_paid_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,11 @@ class PeriodError(CompengineError):
     """A period label that does not name a period of the plan's calendar."""
 
 
+class PayoutError(CompengineError):
+    """The inputs of a period's pay cannot be settled (lines that do not add up, a ledger
+    history from later periods, a deal the policies need that is not given)."""
+
+
 class DataIssue:
     """One bad data cell or row: where it is and what is wrong, for the person fixing it."""
 

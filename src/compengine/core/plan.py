@@ -20,6 +20,7 @@ from compengine.core.source import SourceSpan
 from compengine.core.tiers import TierMode
 from compengine.core.timeline import Interval, Timeline
 from compengine.core.units import Type
+from compengine.core.values import Duration
 
 
 class Level(IntEnum):
@@ -408,6 +409,83 @@ class Component:
     formula: str
 
 
+# ------------------------------------------------------------------ pay policies
+class PaymentTiming(Enum):
+    """When earnings become payable: on booking, or once each deal's invoice is paid."""
+
+    ON_BOOKING = "on booking"
+    ON_INVOICE = "when the invoice is paid"
+
+
+@dataclass(frozen=True, slots=True)
+class DrawPolicy:
+    """A draw: each period it applies, what is payable is topped up to `amount`.
+
+    A recoverable draw is an advance, recovered from later earnings (at most `recovery_rate`
+    of a period's earnings, with at most `outstanding_cap` outstanding); a draw that is not
+    recoverable is a guarantee.  It applies for the payee's `first_periods` periods on the
+    plan, or to the periods starting inside `during`, or (recoverable only) every period.
+    """
+
+    name: str
+    title: str
+    recoverable: bool
+    amount: Decimal
+    first_periods: int | None = None
+    during: Interval | None = None
+    recovery_rate: Decimal | None = None  # fraction of the period's earnings
+    outstanding_cap: Decimal | None = None
+    forgiven_at_termination: bool = False  # else the outstanding balance stays owed
+    span: SourceSpan | None = None
+
+
+class ReleaseRule(Enum):
+    YEAR_END = "at the fiscal year end"
+    ON_DATE = "on a date"
+    INVOICE_PAID = "when the invoice is paid"
+    AFTER = "after a length of time"
+
+
+@dataclass(frozen=True, slots=True)
+class HoldbackPolicy:
+    """`rate` of each positive line of `components` is held, and released by `release`."""
+
+    name: str
+    title: str
+    rate: Decimal  # fraction of the line
+    components: tuple[str, ...]
+    release: ReleaseRule
+    release_on: date | None = None
+    release_after: Duration | None = None
+    span: SourceSpan | None = None
+
+
+class Reversal(Enum):
+    FULL = "fully"
+    PRO_RATA = "pro rata by time"
+    ORIGINAL_RATE = "at the rate originally paid"
+
+
+@dataclass(frozen=True, slots=True)
+class ClawbackPolicy:
+    """A deal cancelled or refunded within `window` of its close date has the earnings
+    attributed to it reversed as `reversal` says."""
+
+    name: str
+    title: str
+    window: Duration
+    reversal: Reversal
+    span: SourceSpan | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayPolicies:
+    timing: PaymentTiming = PaymentTiming.ON_BOOKING
+    draws: tuple[DrawPolicy, ...] = ()
+    holdbacks: tuple[HoldbackPolicy, ...] = ()
+    clawbacks: tuple[ClawbackPolicy, ...] = ()
+
+
 @dataclass(frozen=True)
 class CompiledPlan:
     """One version of a plan.  A plan with revisions compiles to one CompiledPlan per version,
@@ -428,6 +506,7 @@ class CompiledPlan:
     conversion: Conversion | None = None
     segment: Interval | None = None  # this version's part of the effective range
     revision_note: str | None = None
+    pay: PayPolicies | None = None  # None: paid on booking, no draws, holdbacks or clawbacks
 
     @property
     def id(self) -> str:

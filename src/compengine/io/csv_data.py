@@ -33,12 +33,15 @@ from compengine.core.data import (
     SplitShare,
 )
 from compengine.core.errors import DataError, DataIssue
-from compengine.core.money import HUNDRED, is_currency_code, parse_decimal
+from compengine.core.money import HUNDRED, ZERO, decimal_str, is_currency_code, parse_decimal
 
 PAYEE_COLUMNS = ("payee_id", "name", "hire_date", "termination_date")
 ASSIGNMENT_COLUMNS = ("payee_id", "plan", "effective_from", "effective_until", "target_incentive", "currency")
 QUOTA_COLUMNS = ("payee_id", "quota", "period", "amount", "currency", "effective_from")
-DEAL_COLUMNS = ("deal_id", "owner", "type", "product", "amount", "currency", "close_date", "splits")
+DEAL_COLUMNS = (
+    "deal_id", "owner", "type", "product", "amount", "currency", "close_date", "splits",
+    "cancelled_on", "refunded_amount", "invoice_paid_on",
+)  # fmt: skip
 REPORTING_COLUMNS = ("payee_id", "manager_id", "effective_from", "effective_until")
 RATE_COLUMNS = ("from_currency", "to_currency", "rate_type", "effective_from", "rate")
 INPUT_COLUMNS = ("payee_id", "input", "period", "value")
@@ -47,7 +50,7 @@ OPTIONAL_COLUMNS = {
     "payees.csv": {"termination_date"},
     "assignments.csv": {"effective_until"},
     "quotas.csv": {"effective_from"},
-    "deals.csv": {"splits"},
+    "deals.csv": {"splits", "cancelled_on", "refunded_amount", "invoice_paid_on"},
     "reporting_lines.csv": {"effective_until"},
 }
 _QUOTA_PERIOD = re.compile(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-M(0[1-9]|1[0-2])")
@@ -355,13 +358,31 @@ def _deals(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) 
         currency = row.currency()
         closed = row.day("close_date")
         splits = _splits(row, payees)
+        cancelled, refunded, invoice_paid = _after_booking(row, amount, closed)
         if deal_id in deals:
             row.problem("deal_id", f"deal {deal_id} appears twice (also {deals[deal_id].ref})")
             continue
         attributes = {k: v for k, v in row.cells.items() if k not in DEAL_COLUMNS}
         if deal_id and owner and kind and amount is not None and currency and closed and splits is not None:
-            deals[deal_id] = Deal(deal_id, owner, kind, product, amount, currency, closed, splits, attributes, row.ref())
+            deals[deal_id] = Deal(
+                deal_id, owner, kind, product, amount, currency, closed, splits, attributes, row.ref(), cancelled, refunded, invoice_paid
+            )
     return list(deals.values())
+
+
+def _after_booking(row: _Row, amount: Decimal | None, closed: date | None) -> tuple[date | None, Decimal | None, date | None]:
+    """The optional cancellation, refund and invoice-payment columns of a deal."""
+    cancelled = row.day("cancelled_on", required=False)
+    refunded = row.parsed("refunded_amount", parse_decimal, required=False)
+    invoice_paid = row.day("invoice_paid_on", required=False)
+    if cancelled and closed and cancelled < closed:
+        row.problem("cancelled_on", f"{cancelled} is before the deal closed on {closed}")
+    if refunded is not None:
+        if cancelled is None and not row.text("cancelled_on", required=False):
+            row.problem("refunded_amount", "a refund needs its date in cancelled_on")
+        if amount is not None and not ZERO <= refunded <= amount:
+            row.problem("refunded_amount", f"{decimal_str(refunded)} is not between 0 and the deal amount {decimal_str(amount)}")
+    return cancelled, refunded, invoice_paid
 
 
 def _splits(row: _Row, payees: dict[str, Payee]) -> tuple[SplitShare, ...] | None:

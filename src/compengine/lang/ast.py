@@ -142,7 +142,7 @@ class Word(Node):
 
 @dataclass(eq=False)
 class HeaderClause(Node):
-    kind: str  # version | effective | currency | calculated | fiscal | rounding
+    kind: str  # version | effective | currency | calculated | fiscal | rounding | ... | payment
     values: list[object]
     words: list[Word] = field(default_factory=list)
 
@@ -448,6 +448,114 @@ class ComponentDecl(Decl):
     clauses: list[Clause]
 
     keyword = "component"
+
+
+# ------------------------------------------------------------------ pay policies
+# Draws, holdbacks and clawbacks: how a closed period's statement lines become payments.
+# Their clauses are `Clause`s (a `during` clause is shared with components).
+
+
+@dataclass(eq=False)
+class RecoverableClause(Clause):
+    """`recoverable` (an advance) or `not recoverable` (a guarantee)."""
+
+    recoverable: bool
+
+
+@dataclass(eq=False)
+class TopsUpClause(Clause):
+    """`tops up to 5,000 USD per period`."""
+
+    amount: Literal
+    per: Word
+
+
+@dataclass(eq=False)
+class FirstPeriodsClause(Clause):
+    """`for the first 2 periods on the plan`."""
+
+    count: int
+    unit: Word  # period | periods
+
+
+@dataclass(eq=False)
+class RecoversClause(Clause):
+    """`recovers at most 50% of earnings per period`."""
+
+    rate: Literal
+    per: Word
+
+
+@dataclass(eq=False)
+class OutstandingClause(Clause):
+    """`outstanding at most 10,000 USD`."""
+
+    amount: Literal
+
+
+@dataclass(eq=False)
+class TerminationClause(Clause):
+    """`at termination forgiven` / `at termination owed`."""
+
+    outcome: Word
+
+
+@dataclass(eq=False)
+class HoldsClause(Clause):
+    """`holds 20% of new_business, new_logo_spiff`."""
+
+    rate: Literal
+    components: list[Word]
+
+
+@dataclass(eq=False)
+class ReleaseClause(Clause):
+    """kind: year end | on | invoice paid | after."""
+
+    kind: str
+    on: object | None = None  # date, for `released on <date>`
+    after: Literal | None = None  # duration, for `released after 90 days`
+
+
+@dataclass(eq=False)
+class ClawbackWindowClause(Clause):
+    """`for deals cancelled or refunded within 180 days of the close date`."""
+
+    length: Literal
+
+
+@dataclass(eq=False)
+class ReversesClause(Clause):
+    """how: fully | pro rata by time | at the rate originally paid."""
+
+    how: str
+
+
+@dataclass(eq=False)
+class DrawDecl(Decl):
+    title: str | None
+    clauses: list[Clause]
+
+    keyword = "draw"
+
+
+@dataclass(eq=False)
+class HoldbackDecl(Decl):
+    title: str | None
+    clauses: list[Clause]
+
+    keyword = "holdback"
+
+
+@dataclass(eq=False)
+class ClawbackDecl(Decl):
+    title: str | None
+    clauses: list[Clause]
+
+    keyword = "clawback"
+
+
+PayDecl = DrawDecl | HoldbackDecl | ClawbackDecl
 
 
 @dataclass(eq=False)

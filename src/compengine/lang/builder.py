@@ -65,6 +65,9 @@ class _Builder:
             "rule_decl": self.rule_decl,
             "decision_decl": self.decision_decl,
             "input_decl": self.input_decl,
+            "draw_decl": self.draw_decl,
+            "holdback_decl": self.holdback_decl,
+            "clawback_decl": self.clawback_decl,
         }
 
     # ---------------------------------------------------------------- spans
@@ -152,6 +155,12 @@ class _Builder:
             return ast.HeaderClause(self.span(tree), "changes", ["split" if tree.data == "changes_split" else "period end"])
         if tree.data == "conversion_clause":
             return self.conversion_clause(tree)
+        if tree.data == "payment_when_invoice_paid":
+            return ast.HeaderClause(self.span(tree), "payment", ["invoice paid"])
+        if tree.data == "payment_on":
+            word = tree.children[0]
+            assert isinstance(word, Token)
+            return ast.HeaderClause(self.span(tree), "payment", [str(word)], [self.word(word)])
         kind = str(tree.data).removesuffix("_clause")
         tokens = [c for c in tree.children if isinstance(c, Token)]
         values: list[object] = []
@@ -433,6 +442,68 @@ class _Builder:
                 lower, upper = self.literal(parts[0]), None  # type: ignore[arg-type]
             built.append(ast.TierRowNode(self.span(row), kind, lower, upper, rate))
         return ast.TiersClause(self.span(tree), self.word(mode), against, built)
+
+    # ---------------------------------------------------------------- pay policies
+    def _pay_head(self, tree: Tree[Token]) -> tuple[ast.Word, str | None, list[ast.Clause]]:
+        name, *rest = tree.children
+        assert isinstance(name, Token)
+        title = None
+        if rest and isinstance(rest[0], Token) and rest[0].type == "STRING":
+            title = decode_string(str(rest.pop(0)))
+        elif rest and rest[0] is None:
+            rest.pop(0)
+        return self.word(name), title, [self.pay_clause(c) for c in rest if isinstance(c, Tree)]
+
+    def draw_decl(self, tree: Tree[Token]) -> ast.DrawDecl:
+        name, title, clauses = self._pay_head(tree)
+        return ast.DrawDecl(self.span(tree), name, title, clauses)
+
+    def holdback_decl(self, tree: Tree[Token]) -> ast.HoldbackDecl:
+        name, title, clauses = self._pay_head(tree)
+        return ast.HoldbackDecl(self.span(tree), name, title, clauses)
+
+    def clawback_decl(self, tree: Tree[Token]) -> ast.ClawbackDecl:
+        name, title, clauses = self._pay_head(tree)
+        return ast.ClawbackDecl(self.span(tree), name, title, clauses)
+
+    def pay_clause(self, tree: Tree[Token]) -> ast.Clause:
+        span = self.span(tree)
+        data = str(tree.data)
+        children = [c for c in tree.children if c is not None]
+        if data in ("recoverable", "not_recoverable"):
+            return ast.RecoverableClause(span, data == "recoverable")
+        if data == "tops_up_clause":
+            amount, per = children
+            return ast.TopsUpClause(span, self.literal(amount), self.word(per))  # type: ignore[arg-type]
+        if data == "draw_periods_clause":
+            count, unit = children
+            return ast.FirstPeriodsClause(span, int(str(count)), self.word(unit))  # type: ignore[arg-type]
+        if data == "during_clause":
+            return ast.DuringClause(span, self.date(children[0]), self.date(children[1]))
+        if data == "recovers_clause":
+            rate, per = children
+            return ast.RecoversClause(span, self.literal(rate), self.word(per))  # type: ignore[arg-type]
+        if data == "outstanding_clause":
+            return ast.OutstandingClause(span, self.literal(children[0]))  # type: ignore[arg-type]
+        if data == "termination_clause":
+            return ast.TerminationClause(span, self.word(children[0]))  # type: ignore[arg-type]
+        if data == "holds_clause":
+            rate, *names = children
+            return ast.HoldsClause(span, self.literal(rate), [self.word(n) for n in names if isinstance(n, Token)])  # type: ignore[arg-type]
+        if data == "release_year_end":
+            return ast.ReleaseClause(span, "year end")
+        if data == "release_on":
+            return ast.ReleaseClause(span, "on", on=self.date(children[0]))
+        if data == "release_invoice_paid":
+            return ast.ReleaseClause(span, "invoice paid")
+        if data == "release_after":
+            return ast.ReleaseClause(span, "after", after=self.literal(children[0]))  # type: ignore[arg-type]
+        if data == "clawback_window_clause":
+            return ast.ClawbackWindowClause(span, self.literal(children[0]))  # type: ignore[arg-type]
+        if data.startswith("reverses_"):
+            how = {"reverses_fully": "fully", "reverses_pro_rata": "pro rata by time", "reverses_at_rate": "at the rate originally paid"}
+            return ast.ReversesClause(span, how[data])
+        raise AssertionError(f"unhandled pay clause {data}")
 
     # ---------------------------------------------------------------- expressions
     def expr(self, node: Child) -> ast.Expr:

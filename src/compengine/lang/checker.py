@@ -110,6 +110,8 @@ class CheckResult:
     proration: str | None = None
     changes: str | None = None
     conversion: tuple[str, str, RoundingPolicy | None] | None = None
+    pay: list[ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl] = field(default_factory=list)  # in the order written
+    payment: str | None = None  # "booking" | "invoice paid"; None: not written (on booking)
 
     def type_of(self, expr: ast.Expr) -> Type:
         return self.types[id(expr)]
@@ -149,6 +151,8 @@ class Checker:
         self.proration: str | None = None
         self.changes: str | None = None
         self.conversion: tuple[str, str, RoundingPolicy | None] | None = None
+        self.payment: str | None = None
+        self.pay: list[ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl] = []
         self.components: list[ast.ComponentDecl] = []
         self.attributes: dict[str, tuple[Type, ast.AttributeDecl]] = {}
         self.types: dict[int, Type] = {}
@@ -170,6 +174,7 @@ class Checker:
             self.ensure(name, info.decl.name.span)
         for component in self.components:
             self.check_component(component)
+        self.check_pay()
         self.check_unused()
         self.diagnostics.sort(key=lambda d: (d.span.line, d.span.column, d.code))
         return CheckResult(
@@ -188,6 +193,8 @@ class Checker:
             self.proration,
             self.changes,
             self.conversion,
+            self.pay,
+            self.payment,
         )
 
     def error(self, span: SourceSpan, code: str, message: str, hint: str | None = None) -> None:
@@ -333,6 +340,18 @@ class Checker:
                 else:
                     policy = RoundingPolicy(RoundingMode.HALF_UP if mode == "up" else RoundingMode.HALF_EVEN, places, RoundingLevel.CREDIT)
             self.conversion = (str(rate_type), str(on), policy)
+        payment = clauses.get("payment")
+        if payment is not None:
+            if payment.words and payment.words[0].text != "booking":
+                word = payment.words[0]
+                self.error(
+                    word.span,
+                    "E014",
+                    f"`payment on {word.text}` is not a payment timing",
+                    "write `payment on booking` or `payment when the invoice is paid`",
+                )
+            else:
+                self.payment = str(payment.values[0])
 
     def _choice(self, clause: ast.HeaderClause | None, index: int, choices: Mapping[str, T], what: str) -> T | None:
         if clause is None:
@@ -385,6 +404,9 @@ class Checker:
             if isinstance(decl, ast.AttributeDecl):
                 self.collect_attribute(decl)
                 continue
+            if isinstance(decl, ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl):
+                self.collect_pay(decl)
+                continue
             name = decl.name.text
             if name in names:
                 first = names[name].name.span
@@ -395,6 +417,20 @@ class Checker:
                 continue
             names[name] = decl
             self.defs[name] = DefInfo(decl.keyword, decl)
+
+    def collect_pay(self, decl: ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl) -> None:
+        """Draws, holdbacks and clawbacks share one namespace of their own: their names are
+        used in ledger accounts and movements, never as values."""
+        same = next((d for d in self.pay if d.name.text == decl.name.text), None)
+        if same is not None:
+            self.error(
+                decl.name.span,
+                "E021",
+                f"`{decl.name.text}` already names the {same.keyword} at line {same.name.span.line}",
+                "give each draw, holdback and clawback its own name",
+            )
+            return
+        self.pay.append(decl)
 
     def collect_rule(self, decl: ast.RuleDecl, names: dict[str, ast.Decl]) -> None:
         """A rule labels one way of setting a value; the rules setting one value define it."""
@@ -1330,6 +1366,227 @@ class Checker:
             )
         ctx = credit_ctx if scope.value == "deal" else period_only
         self.expect_money(clause.amount, ctx, deps, f"a {clause.kind}")
+
+    # ---------------------------------------------------------------- pay policies
+    def check_pay(self) -> None:
+        held_by: dict[str, ast.HoldbackDecl] = {}
+        for decl in self.pay:
+            clauses = self._pay_clauses(decl)
+            if isinstance(decl, ast.DrawDecl):
+                self.check_draw(decl, clauses)
+            elif isinstance(decl, ast.HoldbackDecl):
+                self.check_holdback(decl, clauses, held_by)
+            else:
+                self.check_clawback(decl, clauses)
+
+    def _pay_clauses(self, decl: ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl) -> dict[type, ast.Clause]:
+        """The first clause of each kind; a repeated clause is E082."""
+        found: dict[type, ast.Clause] = {}
+        for clause in decl.clauses:
+            if type(clause) in found:
+                self.error(clause.span, "E082", f"{decl.keyword} `{decl.name.text}` gives this clause twice", "keep one")
+                continue
+            found[type(clause)] = clause
+        return found
+
+    def _missing(self, decl: ast.Decl, what: str, hint: str) -> None:
+        self.error(decl.name.span, "E080", f"{decl.keyword} `{decl.name.text}` {what}", hint)
+
+    def _per_period(self, word: ast.Word, what: str) -> None:
+        if word.text != "period":
+            self.error(
+                word.span, "E014", f"`per {word.text}` is not how often {what}", f"write `per period`: {what} each calculation period"
+            )
+
+    def _pay_money(self, literal: ast.Literal, what: str) -> None:
+        """A literal amount in the plan's currency, above zero."""
+        if literal.kind != "money":
+            self.error(
+                literal.span,
+                "E031",
+                f"{what} must be money, but this is {_literal_type(literal, self.currency)}",
+                f"write an amount like `5,000 {self.currency or 'USD'}`",
+            )
+        elif self.currency is not None and literal.currency != self.currency:
+            self.error(
+                literal.span,
+                "E030",
+                f"{what} is in {literal.currency}, but the plan pays in {self.currency}",
+                f"write amounts in {self.currency}",
+            )
+        elif isinstance(literal.value, Decimal) and literal.value <= 0:
+            self.error(literal.span, "E031", f"{what} must be above 0", f"write an amount like `5,000 {self.currency}`")
+
+    def _pay_share(self, literal: ast.Literal, what: str) -> None:
+        """A literal percentage above 0% and at most 100%."""
+        if literal.kind != "percent":
+            self.error(
+                literal.span,
+                "E031",
+                f"{what} must be a percentage, but this is {_literal_type(literal, self.currency)}",
+                "write a percentage like `20%`",
+            )
+        elif isinstance(literal.value, Decimal) and not Decimal(0) < literal.value <= 100:
+            self.error(
+                literal.span, "E031", f"{what} must be above 0% and at most 100%, not {_show_key(literal)}", "write a percentage like `20%`"
+            )
+
+    def _pay_length(self, literal: ast.Literal, what: str) -> None:
+        """A whole number of days, months or years, at least 1."""
+        value = literal.value
+        if isinstance(value, Decimal) and (value != value.to_integral_value() or value < 1):
+            self.error(
+                literal.span,
+                "E031",
+                f"{what} must be a whole number of days, months or years, at least 1",
+                "write e.g. `90 days` or `6 months`",
+            )
+
+    def check_draw(self, decl: ast.DrawDecl, clauses: dict[type, ast.Clause]) -> None:
+        kind = clauses.get(ast.RecoverableClause)
+        tops = clauses.get(ast.TopsUpClause)
+        first = clauses.get(ast.FirstPeriodsClause)
+        during = clauses.get(ast.DuringClause)
+        if kind is None:
+            self._missing(
+                decl,
+                "does not say whether it is recoverable",
+                "add `recoverable` (an advance, recovered from later earnings) or `not recoverable` (a guarantee)",
+            )
+        if tops is None:
+            self._missing(decl, "tops up nothing", f"add e.g. `tops up to 5,000 {self.currency or 'USD'} per period`")
+        else:
+            assert isinstance(tops, ast.TopsUpClause)
+            self._pay_money(tops.amount, "what a draw tops up to")
+            self._per_period(tops.per, "a draw tops up")
+        if first is not None and during is not None:
+            self.error(
+                during.span,
+                "E081",
+                "a draw applies either for the first periods on the plan or during dates, not both",
+                "remove `for the first ...` or `during ...`",
+            )
+        if isinstance(first, ast.FirstPeriodsClause):
+            if first.count < 1:
+                self.error(first.span, "E014", "a draw applies for at least 1 period", "write `for the first 1 period on the plan` or more")
+            if first.unit.text not in ("period", "periods"):
+                self.error(
+                    first.unit.span,
+                    "E014",
+                    f"`{first.unit.text}` is not `periods`",
+                    f"write `for the first {first.count} periods on the plan`",
+                )
+        if isinstance(during, ast.DuringClause) and during.until <= during.start and INVALID_DATE not in (during.start, during.until):  # type: ignore[operator]
+            self.error(
+                during.span,
+                "E015",
+                f"`during` covers no time: {during.until} is not after {during.start}",
+                "`until` is the first day the draw no longer applies; make it later than the start",
+            )
+        recovers = clauses.get(ast.RecoversClause)
+        outstanding = clauses.get(ast.OutstandingClause)
+        termination = clauses.get(ast.TerminationClause)
+        if isinstance(recovers, ast.RecoversClause):
+            self._pay_share(recovers.rate, "the share of earnings a draw recovers")
+            self._per_period(recovers.per, "a draw is recovered")
+        if isinstance(outstanding, ast.OutstandingClause):
+            self._pay_money(outstanding.amount, "the most a draw may have outstanding")
+        if isinstance(termination, ast.TerminationClause) and termination.outcome.text not in ("forgiven", "owed"):
+            self.error(
+                termination.outcome.span,
+                "E014",
+                f"`at termination {termination.outcome.text}` is not what happens to a draw balance",
+                choose_hint(termination.outcome.text, ["forgiven", "owed"]),
+            )
+        if not isinstance(kind, ast.RecoverableClause):
+            return
+        if kind.recoverable:
+            if recovers is None:
+                self._missing(
+                    decl, "is recoverable but does not say how it is recovered", "add e.g. `recovers at most 50% of earnings per period`"
+                )
+            if termination is None:
+                self._missing(
+                    decl,
+                    "is recoverable but does not say what happens to its balance at termination",
+                    "add `at termination forgiven` or `at termination owed`",
+                )
+            return
+        for clause, words in ((recovers, "`recovers`"), (outstanding, "`outstanding at most`"), (termination, "`at termination`")):
+            if clause is not None:
+                self.error(
+                    clause.span,
+                    "E081",
+                    f"draw `{decl.name.text}` is not recoverable (a guarantee), so nothing is recovered and {words} has no meaning",
+                    "remove it, or make the draw `recoverable`",
+                )
+        if first is None and during is None:
+            self._missing(
+                decl,
+                "is a guarantee with no end",
+                "say which periods it covers: `for the first 2 periods on the plan` or `during 2026-01-01 until 2026-07-01`",
+            )
+
+    def check_holdback(self, decl: ast.HoldbackDecl, clauses: dict[type, ast.Clause], held_by: dict[str, ast.HoldbackDecl]) -> None:
+        holds = clauses.get(ast.HoldsClause)
+        release = clauses.get(ast.ReleaseClause)
+        if holds is None:
+            self._missing(decl, "holds nothing", "add e.g. `holds 20% of <component>, <component>`")
+        if release is None:
+            self._missing(
+                decl,
+                "is never released",
+                "add `released at the fiscal year end`, `released on <date>`, `released when the invoice is paid` "
+                "or `released after 90 days`",
+            )
+        if isinstance(holds, ast.HoldsClause):
+            self._pay_share(holds.rate, "the share a holdback holds")
+            names = [c.name.text for c in self.components]
+            for word in holds.components:
+                if word.text not in names:
+                    self.error(
+                        word.span,
+                        "E020",
+                        f"there is no component `{word.text}`",
+                        suggest(word.text, names) or "name a component of this plan",
+                    )
+                    continue
+                other = held_by.get(word.text)
+                if other is not None:
+                    self.error(
+                        word.span,
+                        "E021",
+                        f"component `{word.text}` is already held back by `{other.name.text}` (line {other.name.span.line})",
+                        "hold each component in one holdback",
+                    )
+                    continue
+                held_by[word.text] = decl
+        if isinstance(release, ast.ReleaseClause):
+            if release.kind == "after" and release.after is not None:
+                self._pay_length(release.after, "the time before a holdback is released")
+            if release.kind == "on" and self.header is not None and isinstance(release.on, date) and release.on != INVALID_DATE:
+                start, end = self.header.effective
+                if not start <= release.on < end:
+                    self.error(
+                        release.span,
+                        "E015",
+                        f"holdback `{decl.name.text}` is released on {release.on}, outside the plan (from {start} until {end}), "
+                        "so no close of this plan reaches it",
+                        "release it on a date inside the plan's effective range",
+                    )
+
+    def check_clawback(self, decl: ast.ClawbackDecl, clauses: dict[type, ast.Clause]) -> None:
+        window = clauses.get(ast.ClawbackWindowClause)
+        if window is None:
+            self._missing(decl, "has no window", "add e.g. `for deals cancelled or refunded within 180 days of the close date`")
+        elif isinstance(window, ast.ClawbackWindowClause):
+            self._pay_length(window.length, "a clawback window")
+        if ast.ReversesClause not in clauses:
+            self._missing(
+                decl,
+                "does not say what it reverses",
+                "add `reverses fully`, `reverses pro rata by time` or `reverses at the rate originally paid`",
+            )
 
     def _close_deps(self, deps: set[str]) -> None:
         """Extend `deps` with everything its definitions depend on, transitively."""

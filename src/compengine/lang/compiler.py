@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from compengine.core.errors import EvaluationError
 from compengine.core.periods import FiscalCalendar, Window
@@ -20,6 +20,7 @@ from compengine.core.plan import (
     Aggregate,
     AggregateBasis,
     AttributeDef,
+    ClawbackPolicy,
     CompiledPlan,
     Component,
     Conversion,
@@ -30,9 +31,11 @@ from compengine.core.plan import (
     DecisionRowDef,
     DecisionTableDef,
     Definition,
+    DrawPolicy,
     EarningsDef,
     Expression,
     Gate,
+    HoldbackPolicy,
     InputDef,
     LetDef,
     Level,
@@ -43,6 +46,8 @@ from compengine.core.plan import (
     Multiplier,
     ParameterDef,
     PayeeMatch,
+    PaymentTiming,
+    PayPolicies,
     PaysReward,
     PerCreditBasis,
     PlanHeader,
@@ -51,6 +56,8 @@ from compengine.core.plan import (
     RateReward,
     Recipient,
     RecipientKind,
+    ReleaseRule,
+    Reversal,
     Rollup,
     RuleDef,
     TableDef,
@@ -183,6 +190,69 @@ class _Compiler:
             conversion,
             segment,
             version.note if version else None,
+            self.pay(),
+        )
+
+    # ---------------------------------------------------------------- pay policies
+    def pay(self) -> PayPolicies:
+        timing = PaymentTiming.ON_INVOICE if self.result.payment == "invoice paid" else PaymentTiming.ON_BOOKING
+        draws: list[DrawPolicy] = []
+        holdbacks: list[HoldbackPolicy] = []
+        clawbacks: list[ClawbackPolicy] = []
+        for decl in self.result.pay:
+            title = decl.title or decl.name.text
+            if isinstance(decl, ast.DrawDecl):
+                draws.append(self.draw(decl, title))
+            elif isinstance(decl, ast.HoldbackDecl):
+                holds = _clause(decl.clauses, ast.HoldsClause)
+                release = _clause(decl.clauses, ast.ReleaseClause)
+                rule = {
+                    "year end": ReleaseRule.YEAR_END,
+                    "on": ReleaseRule.ON_DATE,
+                    "invoice paid": ReleaseRule.INVOICE_PAID,
+                    "after": ReleaseRule.AFTER,
+                }[release.kind]
+                after = literal_value(release.after) if release.after is not None else None
+                components = tuple(dict.fromkeys(w.text for w in holds.components))
+                holdbacks.append(
+                    HoldbackPolicy(
+                        decl.name.text,
+                        title,
+                        literal_value(holds.rate),
+                        components,
+                        rule,
+                        release.on,  # type: ignore[arg-type]
+                        after,
+                        decl.name.span,
+                    )
+                )
+            else:
+                window = _clause(decl.clauses, ast.ClawbackWindowClause)
+                how = {"fully": Reversal.FULL, "pro rata by time": Reversal.PRO_RATA, "at the rate originally paid": Reversal.ORIGINAL_RATE}
+                reversal = how[_clause(decl.clauses, ast.ReversesClause).how]
+                clawbacks.append(ClawbackPolicy(decl.name.text, title, literal_value(window.length), reversal, decl.name.span))
+        return PayPolicies(timing, tuple(draws), tuple(holdbacks), tuple(clawbacks))
+
+    def draw(self, decl: ast.DrawDecl, title: str) -> DrawPolicy:
+        recoverable = _clause(decl.clauses, ast.RecoverableClause).recoverable
+        amount = _clause(decl.clauses, ast.TopsUpClause).amount.value
+        assert isinstance(amount, Decimal)
+        first = _optional(decl.clauses, ast.FirstPeriodsClause)
+        during = _optional(decl.clauses, ast.DuringClause)
+        recovers = _optional(decl.clauses, ast.RecoversClause)
+        outstanding = _optional(decl.clauses, ast.OutstandingClause)
+        termination = _optional(decl.clauses, ast.TerminationClause)
+        return DrawPolicy(
+            decl.name.text,
+            title,
+            recoverable,
+            amount,
+            first.count if first is not None else None,
+            Interval(during.start, during.until) if during is not None else None,  # type: ignore[arg-type]
+            literal_value(recovers.rate) if recovers is not None else None,
+            outstanding.amount.value if outstanding is not None else None,  # type: ignore[arg-type]
+            termination is not None and termination.outcome.text == "forgiven",
+            decl.name.span,
         )
 
     def text(self, span: SourceSpan) -> str:
@@ -592,6 +662,21 @@ def missing_attribute(scope: Any, owner: str, name: str) -> EvaluationError:
         f"{where} is empty, and plan {scope.plan.id} needs it for {owner} {record.id}",
         hint=f"fill it in, or declare a default: `{owner} attribute {name}: ..., default ...`",
     )
+
+
+C = TypeVar("C", bound=ast.Clause)
+
+
+def _optional(clauses: list[ast.Clause], kind: type[C]) -> C | None:
+    """The first clause of a kind (the checker reports any repeat)."""
+    return next((c for c in clauses if isinstance(c, kind)), None)
+
+
+def _clause(clauses: list[ast.Clause], kind: type[C]) -> C:
+    """A clause the checker made sure is there."""
+    found = _optional(clauses, kind)
+    assert found is not None, kind
+    return found
 
 
 def _add_durations(a: Duration, b: Duration, sign: int) -> Duration:

@@ -280,6 +280,10 @@ def _item_lines(item: ast.Node, source: _Source) -> list[tuple[int, str, int]]:
         for clause in item.clauses:
             lines.extend(_clause_lines(clause, source))
         return lines
+    if isinstance(item, ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl):
+        title = f" {quote(item.title)}" if item.title is not None else ""
+        first = (0, f"{item.keyword} {item.name.text}{title}", start)
+        return [first, *((1, _pay_clause_text(c), _start(c, source)) for c in item.clauses)]
     raise AssertionError(f"unhandled item {type(item).__name__}")
 
 
@@ -306,6 +310,8 @@ def _header_clause(clause: ast.HeaderClause) -> str:
         when = "on the credit date" if on == "credit date" else "at the period end"
         rounding = f"rounded half {mode} to {places} places" if rounded == "rounded" else "unrounded"
         return f"convert other currencies at {quote(rate_type)} rates {when}, {rounding}"
+    if clause.kind == "payment":
+        return "payment when the invoice is paid" if clause.values[0] == "invoice paid" else f"payment on {values[0]}"
     return f"{clause.kind} {values[0]}"  # version, currency, calculated
 
 
@@ -463,6 +469,38 @@ def _clause_text(clause: ast.Clause) -> str:
     if isinstance(clause, ast.TrueUpClause):
         return f"true up {WINDOW_WORDS[clause.window]}" + (", never negative" if clause.never_negative else "")
     raise AssertionError(f"unhandled clause {type(clause).__name__}")
+
+
+def _pay_clause_text(clause: ast.Clause) -> str:
+    """A clause of a draw, holdback or clawback."""
+    if isinstance(clause, ast.RecoverableClause):
+        return "recoverable" if clause.recoverable else "not recoverable"
+    if isinstance(clause, ast.TopsUpClause):
+        return f"tops up to {format_literal(clause.amount)} per {clause.per.text}"
+    if isinstance(clause, ast.FirstPeriodsClause):
+        return f"for the first {clause.count} {clause.unit.text} on the plan"
+    if isinstance(clause, ast.RecoversClause):
+        return f"recovers at most {format_literal(clause.rate)} of earnings per {clause.per.text}"
+    if isinstance(clause, ast.OutstandingClause):
+        return f"outstanding at most {format_literal(clause.amount)}"
+    if isinstance(clause, ast.TerminationClause):
+        return f"at termination {clause.outcome.text}"
+    if isinstance(clause, ast.HoldsClause):
+        return f"holds {format_literal(clause.rate)} of " + ", ".join(w.text for w in clause.components)
+    if isinstance(clause, ast.ReleaseClause):
+        if clause.kind == "year end":
+            return "released at the fiscal year end"
+        if clause.kind == "on":
+            return f"released on {_date(clause.on)}"
+        if clause.kind == "invoice paid":
+            return "released when the invoice is paid"
+        assert clause.after is not None
+        return f"released after {format_literal(clause.after)}"
+    if isinstance(clause, ast.ClawbackWindowClause):
+        return f"for deals cancelled or refunded within {format_literal(clause.length)} of the close date"
+    if isinstance(clause, ast.ReversesClause):
+        return f"reverses {clause.how}"
+    return _clause_text(clause)  # `during`, shared with components
 
 
 def _tier_row(row: ast.TierRowNode) -> str:

@@ -30,7 +30,7 @@ MAX_DEPTH = 200
 #: after a syntax error).
 DECLARATION_KEYWORDS = (
     "plan", "library", "use", "revision", "deal", "payee", "parameter", "table", "curve", "credit",
-    "measure", "quota", "let", "rule", "decision", "input", "component",
+    "measure", "quota", "let", "rule", "decision", "input", "component", "draw", "holdback", "clawback",
 )  # fmt: skip
 
 _TERMINAL_WORDS = {

@@ -414,12 +414,15 @@ class _Plan:
         self.components: dict[str, ast.ComponentDecl] = {}
         self.attributes: dict[str, ast.AttributeDecl] = {}
         self.rules: dict[str, list[ast.RuleDecl]] = {}
+        self.pay: dict[str, ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl] = {}  # their own namespace
         self.add(decls)
 
     def add(self, decls: Sequence[ast.Decl]) -> None:
         """Declarations that replace those of the same name (the base plan, then a revision)."""
         for decl in decls:
-            if isinstance(decl, ast.ComponentDecl):
+            if isinstance(decl, ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl):
+                self.pay[decl.name.text] = decl
+            elif isinstance(decl, ast.ComponentDecl):
                 self.components[decl.name.text] = decl
             elif isinstance(decl, ast.AttributeDecl):
                 self.attributes[f"{decl.owner}.{decl.name.text}"] = decl
@@ -436,6 +439,7 @@ class _Plan:
         revised.components = dict(self.components)
         revised.attributes = dict(self.attributes)
         revised.rules = {k: list(v) for k, v in self.rules.items()}
+        revised.pay = dict(self.pay)
         revised.add(decls)
         return revised
 
@@ -676,6 +680,8 @@ class _Builder:
     def build(self, engine_version: str) -> PlanDocument:
         sha = self.sha256 or source_sha256(self.file.text)
         sections = [self.summary(), self.components_section(self.plan, list(self.plan.components.values()))]
+        if self.plan.pay or "payment" in self.plan.clauses:
+            sections.append(self.pay_section(self.plan, list(self.plan.pay.values())))
         definitions = self.definitions(self.plan, self.file.decls, self.unused_credits())
         if self.file.uses:
             definitions.append(self.uses_section())
@@ -747,8 +753,14 @@ class _Builder:
         conversion = clauses.get("conversion")
         if conversion:
             facts.append(("Other currencies", plain(self.conversion_words(conversion.values))))
+        payment = clauses.get("payment")
+        if payment:
+            facts.append(("Payment", plain(self.payment_words(payment))))
         for kind, clause in clauses.items():
-            if kind not in ("version", "effective", "currency", "calculated", "fiscal", "rounding", "proration", "changes", "conversion"):
+            if kind not in (
+                *("version", "effective", "currency", "calculated", "fiscal", "rounding"),
+                *("proration", "changes", "conversion", "payment"),
+            ):
                 facts.append((human(kind).capitalize(), plan.as_written(clause)))
         return self.section("Plan summary", [Facts(facts)])
 
@@ -813,6 +825,134 @@ class _Builder:
         elif len(values) > 2 and values[2] == "unrounded":
             text += ", without rounding"
         return text
+
+    def payment_words(self, clause: ast.HeaderClause | None) -> str:
+        period = self.plan.period
+        if clause is not None and clause.values and clause.values[0] == "invoice paid":
+            return (
+                "when the invoice is paid — the part of each line earned on a deal is paid with the close of the "
+                f"{period} in which the customer's invoice for that deal is paid"
+            )
+        return f"on booking — what you earn in a {period} is paid when that {period} closes"
+
+    # ------------------------------------------------------------------ pay policies
+    def pay_section(
+        self, plan: _Plan, decls: Sequence[ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl], title: str | None = None
+    ) -> Section:
+        period = plan.period
+        intro = Paragraph(
+            plain(f"Your statement lines say what you earned. When a {period} closes, they are posted to your payout ledger ")
+            + plain(f"and paid, in this order: the {period}'s lines; clawbacks of cancelled or refunded deals; holdbacks; ")
+            + plain("amounts waiting for invoices; releases of held and waiting amounts that are due; recovery of anything ")
+            + plain("you owe from earlier clawbacks (or, if more was taken back than you earned, the difference is carried ")
+            + plain("forward and recovered from later pay); draws; and the payment of what is left. ")
+            + plain("Held amounts, waiting amounts, draw balances and anything you owe are shown as balances on each statement.")
+        )
+        blocks: list[Block] = [intro, Paragraph(strong("Payment: ") + plain(self.payment_words(plan.clauses.get("payment")) + "."))]
+        sections = [self.pay_policy(plan, decl) for decl in decls]
+        return self.section(title or "How your earnings are paid", blocks, sections)
+
+    def pay_policy(self, plan: _Plan, decl: ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl) -> Section:
+        name = decl.title or human(decl.name.text).capitalize()
+        if isinstance(decl, ast.DrawDecl):
+            items, kind = self.draw_words(plan, decl)
+        elif isinstance(decl, ast.HoldbackDecl):
+            items, kind = self.holdback_words(plan, decl), "Holdback"
+        else:
+            items, kind = self.clawback_words(decl), "Clawback"
+        facts = Facts([("Ledger name", code(decl.name.text))])
+        return self.section(f"{kind}: {name}", [facts, BulletList(items)])
+
+    def draw_words(self, plan: _Plan, decl: ast.DrawDecl) -> tuple[list[Inline], str]:
+        period = plan.period
+        kind = first_clause(decl.clauses, ast.RecoverableClause)
+        recoverable = kind is not None and kind.recoverable
+        tops = first_clause(decl.clauses, ast.TopsUpClause)
+        amount = literal_text(tops.amount) if tops else "the draw amount"
+        items: list[Inline] = []
+        paid = "advanced to you" if recoverable else "paid to you, and never taken back"
+        items.append(
+            plain(f"Each {period} the draw applies, if what is payable to you for the {period} (after holdbacks and ")
+            + plain(f"amounts waiting for invoices) is less than {amount}, the difference is {paid}.")
+        )
+        first = first_clause(decl.clauses, ast.FirstPeriodsClause)
+        during = first_clause(decl.clauses, ast.DuringClause)
+        if first is not None:
+            count = f"{first.count} {period}s" if first.count != 1 else f"1 {period}"
+            items.append(plain(f"It applies for your first {count} on the plan; the {period} you join in counts as the first."))
+        elif during is not None:
+            items.append(plain(f"It applies in the {period}s that start from {day(during.start)} through {last_day(during.until)}."))
+        else:
+            items.append(plain(f"It applies every {period} you are on the plan."))
+        recovers = first_clause(decl.clauses, ast.RecoversClause)
+        if recoverable and recovers is not None:
+            rate = literal_text(recovers.rate)
+            items.append(
+                plain("What was advanced is recovered from your later earnings: each ")
+                + plain(f"{period}, at most {rate} of that {period}'s earnings, and, while the draw applies, only from what is ")
+                + plain(f"payable to you above {amount}.")
+            )
+        outstanding = first_clause(decl.clauses, ast.OutstandingClause)
+        if recoverable and outstanding is not None:
+            cap = literal_text(outstanding.amount)
+            items.append(plain(f"At most {cap} may be outstanding at any time; a top-up is reduced so that this is not exceeded."))
+        termination = first_clause(decl.clauses, ast.TerminationClause)
+        if recoverable and termination is not None:
+            if termination.outcome.text == "forgiven":
+                items.append(plain("If you leave the company with an amount outstanding, it is forgiven."))
+            else:
+                items.append(
+                    plain("If you leave the company with an amount outstanding, you still owe it; it is recovered from any later pay.")
+                )
+        return items, "Recoverable draw" if recoverable else "Guarantee"
+
+    def holdback_words(self, plan: _Plan, decl: ast.HoldbackDecl) -> list[Inline]:
+        period = plan.period
+        items: list[Inline] = []
+        holds = first_clause(decl.clauses, ast.HoldsClause)
+        if holds is not None:
+            names = [code(w.text) for w in holds.components]
+            items.append(
+                plain(f"{literal_text(holds.rate)} of each positive statement line of ")
+                + join(names, ", ", " and ")
+                + plain(" is held back (rounded as the plan rounds).")
+            )
+        release = first_clause(decl.clauses, ast.ReleaseClause)
+        if release is not None:
+            if release.kind == "year end":
+                text = f"with the close of the last {period} of the fiscal year in which it was held"
+            elif release.kind == "on":
+                text = f"with the close of the {period} that includes {day(release.on)}"
+            elif release.kind == "invoice paid":
+                text = (
+                    f"deal by deal, with the close of the {period} in which the customer's invoice for the deal is paid "
+                    "(a part of a line not earned on a deal is not held)"
+                )
+            else:
+                length = literal_text(release.after) if release.after is not None else "the stated time"
+                text = f"with the first close of a {period} ending at least {length} after the end of the {period} it was held in"
+            items.append(plain(f"It is released {text}."))
+        return items
+
+    def clawback_words(self, decl: ast.ClawbackDecl) -> list[Inline]:
+        window = first_clause(decl.clauses, ast.ClawbackWindowClause)
+        length = literal_text(window.length) if window is not None else "the window"
+        reverses = first_clause(decl.clauses, ast.ReversesClause)
+        how = {
+            "fully": " in full, whatever part of the deal was refunded",
+            "pro rata by time": f" in proportion to the part of the {length} that was left when it was cancelled or refunded",
+            "at the rate originally paid": (
+                " at the rate it was originally paid: what it earned × the refunded amount ÷ the deal amount (all of it for a cancellation)"
+            ),
+        }.get(reverses.how if reverses is not None else "", "")
+        items: list[Inline] = [
+            plain(f"If a deal is cancelled or refunded within {length} of its close date, what it earned you is reversed{how}.")
+        ]
+        items.append(
+            plain("The reversal is linked to the line it reverses and taken from your pay when the cancellation is known; ")
+            + plain("if it is more than that pay, the difference is carried forward and recovered from later pay.")
+        )
+        return items
 
     # ------------------------------------------------------------------ components
     def components_section(self, plan: _Plan, components: Sequence[ast.ComponentDecl], title: str = "What you are paid for") -> Section:
@@ -1377,6 +1517,9 @@ class _Builder:
             components = [d for d in revision.decls if isinstance(d, ast.ComponentDecl)]
             subsections = [self.component(plan, c, None, f"from {day(marker.start)}") for c in components]
             subsections.extend(self.definitions(plan, revision.decls, []))
+            pay = [d for d in revision.decls if isinstance(d, ast.DrawDecl | ast.HoldbackDecl | ast.ClawbackDecl)]
+            if pay:
+                subsections.append(self.pay_section(plan, pay, f"How your earnings are paid, from {day(marker.start)}"))
             if not subsections:
                 blocks.append(Paragraph(plain("This revision changes nothing else.")))
             sections.append(self.section(f"Changes from {day(marker.start)}", blocks, subsections))
