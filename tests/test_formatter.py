@@ -496,6 +496,11 @@ draw guarantee
   tops up to 2,500 USD per period
   during 2026-01-01 until 2026-07-01
 
+draw new_hires
+  not recoverable
+  tops up to 1,000 USD per period
+  for the first 1 period after hire
+
 holdback year_end "Year-end holdback"
   holds 20% of new_business, new_logo_spiff
   released at the fiscal year end

@@ -124,6 +124,24 @@ def test_the_first_periods_count_from_the_period_the_payee_joins_in() -> None:
     assert [bool(closes.kinds(q, "draw")) for q in QUARTERS] == [False, True, True, False]
 
 
+def test_a_draw_after_hire_counts_from_the_hire_date_not_from_joining_the_plan() -> None:
+    plan = plan_with(RECOVERABLE.replace("on the plan", "after hire"))
+    new_hire = dataclasses.replace(P1, hire_date=d("2026-08-03"))
+    closes = close(plan, new_hire, QUARTERS, lines=earned(plan, dict.fromkeys(QUARTERS, "0.00")))
+    # hired in Q3: Q3 and Q4 are the first two periods after hire
+    assert [bool(closes.kinds(q, "draw")) for q in QUARTERS] == [False, False, True, True]
+
+
+def test_a_draw_after_hire_does_not_apply_to_a_veteran_joining_this_years_plan() -> None:
+    plan = plan_with(RECOVERABLE.replace("on the plan", "after hire"))
+    veteran = dataclasses.replace(P1, hire_date=d("2021-03-15"))
+    closes = close(plan, veteran, QUARTERS, lines=earned(plan, dict.fromkeys(QUARTERS, "0.00")))
+    assert [bool(closes.kinds(q, "draw")) for q in QUARTERS] == [False, False, False, False]
+    # the same veteran on a draw counted from joining the plan is topped up in Q1 and Q2
+    on_plan = close(plan_with(RECOVERABLE), veteran, QUARTERS, lines=earned(plan, dict.fromkeys(QUARTERS, "0.00")))
+    assert [bool(on_plan.kinds(q, "draw")) for q in QUARTERS] == [True, True, False, False]
+
+
 def test_a_draw_during_dates_applies_to_the_periods_starting_inside_them() -> None:
     plan = plan_with(RECOVERABLE.replace("for the first 2 periods on the plan", "during 2026-04-01 until 2026-10-01"))
     closes = close(plan, P1, QUARTERS, lines=earned(plan, dict.fromkeys(QUARTERS, "0.00")))

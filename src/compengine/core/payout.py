@@ -552,7 +552,8 @@ class _Close:
             return False
         if draw.first_periods is not None:
             kind = self.header.period_kind
-            first = self.header.calendar.period_containing(kind, self.joined)
+            start = self.payee.hire_date if draw.first_after_hire and self.payee.hire_date is not None else self.joined
+            first = self.header.calendar.period_containing(kind, start)
             months = (self.period.start.year - first.start.year) * 12 + self.period.start.month - first.start.month
             number = months // kind.months + 1
             return 1 <= number <= draw.first_periods

@@ -432,6 +432,7 @@ class DrawPolicy:
     recoverable: bool
     amount: Decimal
     first_periods: int | None = None
+    first_after_hire: bool = False  # the first periods count from the hire date, not from joining the plan
     during: Interval | None = None
     recovery_rate: Decimal | None = None  # fraction of the period's earnings
     outstanding_cap: Decimal | None = None

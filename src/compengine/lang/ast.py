@@ -472,10 +472,11 @@ class TopsUpClause(Clause):
 
 @dataclass(eq=False)
 class FirstPeriodsClause(Clause):
-    """`for the first 2 periods on the plan`."""
+    """`for the first 2 periods on the plan` / `for the first 2 periods after hire`."""
 
     count: int
     unit: Word  # period | periods
+    after_hire: bool = False  # counted from the hire date, not from joining the plan
 
 
 @dataclass(eq=False)

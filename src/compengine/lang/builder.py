@@ -475,9 +475,9 @@ class _Builder:
         if data == "tops_up_clause":
             amount, per = children
             return ast.TopsUpClause(span, self.literal(amount), self.word(per))  # type: ignore[arg-type]
-        if data == "draw_periods_clause":
+        if data in ("draw_periods_clause", "draw_hire_periods_clause"):
             count, unit = children
-            return ast.FirstPeriodsClause(span, int(str(count)), self.word(unit))  # type: ignore[arg-type]
+            return ast.FirstPeriodsClause(span, int(str(count)), self.word(unit), data == "draw_hire_periods_clause")  # type: ignore[arg-type]
         if data == "during_clause":
             return ast.DuringClause(span, self.date(children[0]), self.date(children[1]))
         if data == "recovers_clause":

@@ -1474,7 +1474,7 @@ class Checker:
                     first.unit.span,
                     "E014",
                     f"`{first.unit.text}` is not `periods`",
-                    f"write `for the first {first.count} periods on the plan`",
+                    f"write `for the first {first.count} periods {'after hire' if first.after_hire else 'on the plan'}`",
                 )
         if isinstance(during, ast.DuringClause) and during.until <= during.start and INVALID_DATE not in (during.start, during.until):  # type: ignore[operator]
             self.error(

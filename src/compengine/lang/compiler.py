@@ -248,6 +248,7 @@ class _Compiler:
             recoverable,
             amount,
             first.count if first is not None else None,
+            first is not None and first.after_hire,
             Interval(during.start, during.until) if during is not None else None,  # type: ignore[arg-type]
             literal_value(recovers.rate) if recovers is not None else None,
             outstanding.amount.value if outstanding is not None else None,  # type: ignore[arg-type]

@@ -478,7 +478,7 @@ def _pay_clause_text(clause: ast.Clause) -> str:
     if isinstance(clause, ast.TopsUpClause):
         return f"tops up to {format_literal(clause.amount)} per {clause.per.text}"
     if isinstance(clause, ast.FirstPeriodsClause):
-        return f"for the first {clause.count} {clause.unit.text} on the plan"
+        return f"for the first {clause.count} {clause.unit.text} {'after hire' if clause.after_hire else 'on the plan'}"
     if isinstance(clause, ast.RecoversClause):
         return f"recovers at most {format_literal(clause.rate)} of earnings per {clause.per.text}"
     if isinstance(clause, ast.OutstandingClause):

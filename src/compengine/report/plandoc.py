@@ -879,7 +879,12 @@ class _Builder:
         during = first_clause(decl.clauses, ast.DuringClause)
         if first is not None:
             count = f"{first.count} {period}s" if first.count != 1 else f"1 {period}"
-            items.append(plain(f"It applies for your first {count} on the plan; the {period} you join in counts as the first."))
+            if first.after_hire:
+                items.append(
+                    plain(f"It applies for your first {count} after you are hired; the {period} you are hired in counts as the first.")
+                )
+            else:
+                items.append(plain(f"It applies for your first {count} on the plan; the {period} you join in counts as the first."))
         elif during is not None:
             items.append(plain(f"It applies in the {period}s that start from {day(during.start)} through {last_day(during.until)}."))
         else:
