@@ -66,6 +66,10 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(resources.files("compengine.store").joinpath("migrations")))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # processes opening a new database at once migrate it one after the other (the
+            # others then find it up to date); SQLite's BEGIN IMMEDIATE already does this
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('compengine migrate ' || current_schema()))"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

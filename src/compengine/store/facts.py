@@ -69,9 +69,10 @@ def load(db: Database, folder: str | Path) -> LoadReport:
         known = _known_rows(connection)
         merged = {file: dict(known.get(file, {})) for file in FILES}
         for file, rows in rows_given.items():
-            for row_number, cells in rows:
-                merged[file][fact_key(file, cells)] = (row_number, cells)
-        dataset_from_rows({file: list(rows.values()) for file, rows in merged.items()})  # all or nothing
+            for _, cells in rows:
+                merged[file].pop(fact_key(file, cells), None)
+        # every given row is validated, so a file naming the same deal twice is rejected
+        dataset_from_rows({file: [*merged[file].values(), *rows_given.get(file, [])] for file in FILES})  # all or nothing
         latest = _latest_hashes(connection)
         pending: list[dict[str, object]] = []
         counts: dict[str, int] = {}

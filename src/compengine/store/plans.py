@@ -1,7 +1,8 @@
 """Published plan versions: the exact source a run used, kept forever.
 
-Publishing requires the plan (with the libraries it uses) to check without errors.  The
-same content published twice is one version.  A run uses, for each plan, the newest version
+Publishing requires the plan (with the libraries it uses) to check without errors.
+Publishing the current content again is a no-op; publishing an earlier text again makes it
+current again, as a new version (a roll-back).  A run uses, for each plan, the newest version
 published by its knowledge time, compiled from the stored text — never from the files on
 disk, which may have changed since.
 """
@@ -56,11 +57,12 @@ def publish(db: Database, path: str, by: str) -> Published:
     libraries = {os.path.relpath(p, base or "."): t for p, t in source.texts.items() if p != path}
     with db.transaction() as connection:
         existing = connection.execute(
-            select(plan_versions.c.id, plan_versions.c.version, plan_versions.c.published_at).where(
-                plan_versions.c.plan_id == plan.id, plan_versions.c.source_sha256 == plan.source_sha256
-            )
+            select(plan_versions.c.id, plan_versions.c.version, plan_versions.c.published_at, plan_versions.c.source_sha256)
+            .where(plan_versions.c.plan_id == plan.id)
+            .order_by(plan_versions.c.published_at.desc(), plan_versions.c.id.desc())
+            .limit(1)
         ).first()
-        if existing is not None:
+        if existing is not None and existing.source_sha256 == plan.source_sha256:  # the current text: a no-op
             return Published(existing.id, plan.id, existing.version, plan.source_sha256, existing.published_at, False)
         published_at = db.now()
         row_id: int = connection.execute(
