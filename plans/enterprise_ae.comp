@@ -42,14 +42,15 @@ component new_logo_spiff "New-logo SPIFF"
   per credit of bookings where deal.new_logo and deal.acv >= 50,000 USD
   pays new_logo_spiff × credit.share
 
-# §6: a new AE's first two quarters are topped up to 5,000 USD. The top-up is an advance,
-# recovered from later commission, at most half of a quarter's earnings at a time.
+# §6: a new AE's first two quarters after hire are topped up to 15,000 USD. The top-up is
+# an advance, recovered from later commission, at most a quarter of a quarter's earnings at
+# a time; what is still outstanding when the AE leaves is forgiven.
 draw ramp_draw "New-hire draw"
   recoverable
-  tops up to 5,000 USD per period
-  for the first 2 periods on the plan
-  recovers at most 50% of earnings per period
-  outstanding at most 10,000 USD
+  tops up to 15,000 USD per period
+  for the first 2 periods after hire
+  recovers at most 25% of earnings per period
+  outstanding at most 30,000 USD
   at termination forgiven
 
 # §7: a fifth of the new-business commission is held until the fiscal year is closed.

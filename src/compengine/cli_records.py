@@ -21,6 +21,7 @@ from rich.table import Table
 
 from compengine.cli_support import EXIT_INVALID, EXIT_USAGE, ResultFormat, count, err, guard, out
 from compengine.core.money import ZERO, group_digits
+from compengine.core.payout import TRANSFER_KINDS
 from compengine.service.cycles import CycleError, PayoutCycles
 from compengine.store import facts, plans
 from compengine.store.database import Database, database_url
@@ -459,26 +460,37 @@ def print_year_statements(outcome: YearOutcome) -> None:
 
 
 def print_movements(found: Sequence[Entry]) -> None:
-    """Every ledger movement other than plain earnings and payments: where the year got interesting."""
-    table = Table(title="adjustments, draws, holdbacks and clawbacks", title_justify="left")
-    for column in ("entry", "period", "payee", "kind", "account", "about"):
+    """Every ledger movement other than plain earnings and payments, one row per period, payee,
+    kind and account: where the year got interesting.  A transfer between two accounts shows
+    on the account other than `payable` (its `payable` side is the same amount, negated)."""
+    rows: dict[tuple[str, str, str, str, str], Decimal] = defaultdict(lambda: ZERO)
+    about: dict[tuple[str, str, str, str, str], set[str]] = defaultdict(set)
+    for entry in found:
+        if entry.kind in ("earning", "payment") or (entry.account == "payable" and entry.kind in TRANSFER_KINDS):
+            continue
+        key = (entry.period, entry.payee_id, entry.kind, entry.account, entry.currency)
+        rows[key] += entry.amount
+        what = entry.deal_id or entry.component or entry.memo
+        if entry.adjusts_period:
+            what = f"{what} (adjusts {entry.adjusts_period})"
+        if what:
+            about[key].add(what)
+    if not rows:
+        return
+    table = Table(title="adjustments, clawbacks, holdbacks, releases and draws", title_justify="left")
+    for column in ("period", "payee", "kind", "account", "about"):
         table.add_column(column)
     table.add_column("amount", justify="right")
-    shown = 0
-    for entry in found:
-        if entry.kind in ("earning", "payment"):
-            continue
-        about = (
-            entry.deal_id
-            or (f"{entry.component} (adjusts {entry.adjusts_period})" if entry.adjusts_period else entry.component)
-            or entry.memo
-        )
-        table.add_row(
-            f"L{entry.id}", entry.period, entry.payee_id, entry.kind, entry.account, about or "", f"{_money(entry.amount)} {entry.currency}"
-        )
-        shown += 1
-    if shown:
-        out.print(table)
+    for key, amount in sorted(rows.items(), key=lambda item: (item[0][0], item[0][1], _KIND_ORDER.get(item[0][2], 99))):
+        period, payee_id, kind, account, currency = key
+        table.add_row(period, payee_id, kind, account, ", ".join(sorted(about[key])), f"{_money(amount)} {currency}")
+    out.print(table)
+
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(
+    ("adjustment", "clawback", "holdback", "deferral", "release", "deferral_release", "receivable", "recovery",
+     "draw", "draw_recovery", "guarantee", "forgiven")
+)}  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -68,7 +68,8 @@ plan_versions = Table(
     Column("source_sha256", String(64), nullable=False),
     Column("published_by", String(200), nullable=False),
     Column("published_at", DateTime, nullable=False),
-    UniqueConstraint("plan_id", "source_sha256", name="uq_plan_versions_content"),
+    # not unique on content: publishing an earlier text again (a roll-back) is a new version
+    Index("ix_plan_versions_plan", "plan_id", "published_at"),
 )
 
 #: Calculation runs; a run and its lines are written in one transaction and never change
@@ -148,4 +149,7 @@ ledger_entries = Table(
     Column("memo", Text, nullable=False),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
     Column("posted_at", DateTime, nullable=False),
+    # a movement (one payment, one holdback, one clawback of one line) is posted once, ever:
+    # the database itself refuses to pay anything twice
+    UniqueConstraint("movement", "account", name="uq_ledger_entries_movement"),
 )
