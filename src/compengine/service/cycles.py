@@ -469,7 +469,3 @@ def _adjustments(
             LineRow(line_id, payee_id, plan_id, version, component, "adjustment", difference, currency, by_deal, trace, closed, closed_run)
         )
     return rows
-
-
-# The pay stage used to be earnings-only; tests that hold a close half-way still call it by this name.
-pay_earnings = pay_stage
