@@ -204,12 +204,6 @@ def test_a_deals_only_folder_merges_new_and_corrected_deals_over_what_is_known(d
     assert deal_amounts(known(db, first.recorded_at)) == {"D1": Decimal("1000"), "D2": Decimal("2500.50")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap: a fact's content includes its empty optional cells, so the same rows without "
-    "the optional column (which docs/data.md says is the same as empty cells) record new versions",
-)
 def test_leaving_out_an_empty_optional_column_is_the_same_data(db: Database, tmp_path: Path) -> None:
     load(db, company_folder(tmp_path / "v1", V1))  # payees.csv has an empty termination_date column
     folder = tmp_path / "no_termination_column"

@@ -100,8 +100,9 @@ def load(
         if report.load_id is None:
             out.print(f"{folder}: nothing new; every row was already known", markup=False)
             return
-        kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(report.new_versions.items()))
-        out.print(f"{folder}: recorded {count(report.total, 'new version')} as load {report.load_id} ({kinds})", markup=False)
+        kinds = [f"{kind} {n}" for kind, n in sorted(report.new_versions.items())]
+        kinds += [f"{kind} {n} retracted" for kind, n in sorted(report.retracted.items())]
+        out.print(f"{folder}: recorded {count(report.total, 'new version')} as load {report.load_id} ({', '.join(kinds)})", markup=False)
 
     _with_db(db, action)
 
@@ -152,7 +153,7 @@ def cycle_open(period: PeriodArgument, db: DbOption = None) -> None:
 @cycle_app.command("calculate")
 def cycle_calculate(
     period: PeriodArgument,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Calculate as of this date (default: today).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Count deals closed by this date (default: the period's last day).")] = None,
     db: DbOption = None,
 ) -> None:
     """Calculate a draft run of PERIOD, with adjustments for closed periods that changed."""

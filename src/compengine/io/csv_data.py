@@ -52,6 +52,7 @@ OPTIONAL_COLUMNS = {
     "quotas.csv": {"effective_from"},
     "deals.csv": {"splits", "cancelled_on", "refunded_amount", "invoice_paid_on"},
     "reporting_lines.csv": {"effective_until"},
+    "retractions.csv": {"reason"},
 }
 _QUOTA_PERIOD = re.compile(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-M(0[1-9]|1[0-2])")
 _SPLIT = re.compile(r"\s*([^:;]+?)\s*:\s*(\d+(?:\.\d+)?)\s*%\s*")
@@ -151,17 +152,24 @@ def load_folder(folder: str | Path) -> LoadedFolder:
     return LoadedFolder(dataset, {name: [(row.number, row.cells) for row in rows] for name, rows in tables.items()})
 
 
+RETRACTIONS = "retractions.csv"
+RETRACTION_COLUMNS = ("file", "key", "reason")
+
+
 def read_present_files(folder: str | Path) -> tuple[dict[str, list[tuple[int, dict[str, str]]]], dict[str, str]]:
-    """The data files a folder has (any subset), as rows; raises `DataError` for an unreadable
-    file or a bad header.  Row contents are validated later, with the facts already known."""
+    """The data files a folder has (any subset, and `retractions.csv`), as rows; raises
+    `DataError` for an unreadable file or a bad header.  Row contents are validated later,
+    with the facts already known."""
     root = Path(folder)
     if not root.is_dir():
         raise DataError([DataIssue(str(root), None, None, "is not a folder of data files")])
     issues: list[DataIssue] = []
     hashes: dict[str, str] = {}
     present = {name: columns for name, columns in FILES.items() if (root / name).exists()}
+    if (root / RETRACTIONS).exists():
+        present[RETRACTIONS] = RETRACTION_COLUMNS
     if not present:
-        raise DataError([DataIssue(str(root), None, None, f"has none of the data files ({', '.join(FILES)})")])
+        raise DataError([DataIssue(str(root), None, None, f"has none of the data files ({', '.join([*FILES, RETRACTIONS])})")])
     rows = {
         name: [(row.number, row.cells) for row in _read(root, name, columns, issues, hashes, name in _EXTRA_COLUMNS_ALLOWED)]
         for name, columns in present.items()

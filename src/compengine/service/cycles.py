@@ -11,6 +11,7 @@ both win.  A closed period is never rewritten.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -22,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from compengine import ENGINE_VERSION
 from compengine.core.calculation import CalculationResult, calculate, hash_json, statement_json
@@ -99,6 +101,9 @@ class CloseSummary:
     paid: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (payee, currency) -> paid out
 
 
+CENTS = Decimal("0.00")
+
+
 def grammar_sha256() -> str:
     return hashlib.sha256(grammar_text().encode()).hexdigest()
 
@@ -114,12 +119,28 @@ class PayoutCycles:
 
     # ---------------------------------------------------------------- open
     def open(self, period: str) -> None:
-        with self.db.transaction() as connection:
-            status = self._status(connection, period)
-            if status == "closed":
-                raise CycleError(f"{period} is closed; it cannot be opened again (late changes go to the next open period)")
-            if status is None:
-                connection.execute(insert(cycles).values(period=period, status="open", opened_at=self.db.now()))
+        """Open `period` (opening an open period again is a no-op)."""
+        try:
+            with self.db.transaction() as connection:
+                status = self._status(connection, period)
+                if status == "closed":
+                    raise CycleError(f"{period} is closed; it cannot be opened again (late changes go to the next open period)")
+                if status is None:
+                    plans = published_at(connection, self.db.now()).versions
+                    if plans and period_start(plans, period) is None:
+                        raise CycleError(
+                            f"{period!r} is not a period of the published plans; "
+                            "write a quarter as 2026-Q1, a month as 2026-M03 or a year as FY2026"
+                        )
+                    connection.execute(insert(cycles).values(period=period, status="open", opened_at=self.db.now()))
+        except IntegrityError:
+            # another operator opened it at the same moment: it is open, as asked
+            if self._status_now(period) is None:
+                raise
+
+    def _status_now(self, period: str) -> str | None:
+        with self.db.reading() as connection:
+            return self._status(connection, period)
 
     def status(self) -> list[dict[str, Any]]:
         with self.db.reading() as connection:
@@ -136,7 +157,6 @@ class PayoutCycles:
     def calculate(self, period: str, as_of: date | None = None, knowledge_time: datetime | None = None) -> RunSummary:
         """A draft run of `period`: its statements and the adjustments owed to closed periods."""
         knowledge_time = knowledge_time or self.db.now()
-        as_of = as_of or knowledge_time.date()
         with self.db.reading() as connection:
             status = self._status(connection, period)
             if status is None:
@@ -180,14 +200,18 @@ class PayoutCycles:
         )
 
     def _compute(
-        self, connection: Connection, period: str, as_of: date, knowledge_time: datetime, ledger_time: datetime | None
+        self, connection: Connection, period: str, as_of: date | None, knowledge_time: datetime, ledger_time: datetime | None
     ) -> _Computed:
         """Everything a run of `period` holds, from what was known at `knowledge_time` (and,
         for a replay, the ledger as it stood at `ledger_time`)."""
         plans = published_at(connection, knowledge_time)
         if not plans.versions:
             raise CycleError("no plan is published yet; publish the plans first (compengine publish PLAN)")
-        known = as_known_at(connection, knowledge_time)
+        if as_of is None:  # by default a period is calculated as of its last day
+            as_of = period_last_day(plans.versions, period)
+            if as_of is None:
+                raise CycleError(f"{period!r} is not a period of the published plans; write a quarter as 2026-Q1")
+        known = booked_by(as_known_at(connection, knowledge_time), as_of)
         closed = self._closed_before(connection, plans.versions, period, ledger_time)
         paid = {c: _posted_for(connection, c, ledger_time) for c, _ in closed}
         result = calculate(plans.versions, known.dataset, period)
@@ -256,6 +280,9 @@ class PayoutCycles:
                     f"run {run_id} of {period} is out of date: more was posted for {stale} since it was calculated; "
                     f"recalculate {period} and approve the new run"
                 )
+            out_of_order = _out_of_order(connection, run_id, period)
+            if out_of_order is not None:
+                raise CycleError(out_of_order)
             entries = self.pay(connection, period, lines, now)
             ledger.post(connection, entries, run_id, now)
             set_status(connection, run_id, "closed")
@@ -279,7 +306,7 @@ class PayoutCycles:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["payee_id", "amount", "currency", "period", "ledger_entries"])
         for (payee_id, currency), entries in sorted(by_payee.items()):
-            paid = -sum((e.amount for e in entries if e.kind == "payment"), ZERO)
+            paid = CENTS - sum((e.amount for e in entries if e.kind == "payment"), ZERO)  # at least two places: 0.00, not 0
             refs = ";".join(f"L{e.id}" for e in entries)
             writer.writerow([payee_id, format(paid, "f"), currency, period, refs])
         return out.getvalue()
@@ -307,6 +334,15 @@ class PayoutCycles:
 
 
 # ------------------------------------------------------------------ runs
+def booked_by(known: KnownFacts, as_of: date) -> KnownFacts:
+    """The facts a run as of `as_of` counts: deals closed after that day have not happened yet.
+    (The facts' fingerprint is unchanged: `as_of` is sealed in the run record beside it.)"""
+    deals = tuple(deal for deal in known.dataset.deals if deal.close_date <= as_of)
+    if len(deals) == len(known.dataset.deals):
+        return known
+    return dataclasses.replace(known, dataset=dataclasses.replace(known.dataset, deals=deals))
+
+
 def first_difference(recorded: dict[str, tuple[Decimal, dict[str, Any]]], replayed: Sequence[LineRow]) -> str | None:
     """The first line, and within its trace the first node, where a replay departs from the record."""
     replayed_ids = {r.line_id for r in replayed}
@@ -343,6 +379,15 @@ def period_start(plans: Sequence[CompiledPlan], label: str) -> date | None:
     for plan in plans:
         try:
             return plan.header.calendar.parse(label, plan.header.period_kind).start
+        except PeriodError:
+            continue
+    return None
+
+
+def period_last_day(plans: Sequence[CompiledPlan], label: str) -> date | None:
+    for plan in plans:
+        try:
+            return plan.header.calendar.parse(label, plan.header.period_kind).last_day
         except PeriodError:
             continue
     return None
@@ -411,6 +456,24 @@ def _posted_for(connection: Connection, closed: str, until: datetime | None = No
         for deal, amount in entry.attribution:
             item.attribution[deal] += amount
     return posted
+
+
+def _out_of_order(connection: Connection, run_id: int, period: str) -> str | None:
+    """Why `period` cannot close yet, if it cannot: periods close in calendar order, because
+    what a close pays (draw recoveries, releases, what is owed) carries into the next."""
+    plans = published_at(connection, run_row(connection, run_id).knowledge_time).versions
+    start = period_start(plans, period)
+    if start is None:
+        return None
+    for row in connection.execute(select(cycles.c.period, cycles.c.status).where(cycles.c.period != period).order_by(cycles.c.period)):
+        begins = period_start(plans, row.period)
+        if begins is None:
+            continue
+        if begins < start and row.status != "closed":
+            return f"{row.period} comes before {period} and is not closed yet; close {row.period} first (periods close in order)"
+        if begins > start and row.status == "closed":
+            return f"{row.period}, which comes after {period}, is already closed; {period} can no longer be closed (periods close in order)"
+    return None
 
 
 def _stale_adjustment(connection: Connection, run_id: int, lines: Sequence[StoredLine]) -> str | None:

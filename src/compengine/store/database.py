@@ -20,6 +20,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 
 DEFAULT_URL = "sqlite:///compengine.db"
+READ_ONLY = "compengine_read_only"  # execution option of a connection that only reads
 
 Clock = Callable[[], datetime]
 
@@ -58,7 +59,8 @@ def _serialise_sqlite_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # a reader takes no write lock: it does not queue behind writers, nor they behind it
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def migrate(engine: Engine) -> None:
@@ -93,7 +95,9 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
+        """A consistent read, holding no write lock."""
         with self.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
             yield connection
 
     def now(self) -> datetime:

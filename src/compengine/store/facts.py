@@ -13,14 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, text
 
 from compengine.core.data import Dataset
-from compengine.io.csv_data import FILES, dataset_from_rows, read_present_files
+from compengine.core.errors import DataError, DataIssue
+from compengine.io.csv_data import FILES, RETRACTIONS, dataset_from_rows, read_present_files
 from compengine.store.database import Database
 from compengine.store.schema import facts, loads
 
@@ -37,19 +38,32 @@ FACT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
 FILE_OF_KIND = {kind: file for file, (kind, _) in FACT_KEYS.items()}
 
 
+#: The content of a version that retracts its fact (the reason is kept beside it).
+RETRACTED = "{}"
+
+
 @dataclass(frozen=True)
 class LoadReport:
     load_id: int | None  # None: nothing new, nothing recorded
     recorded_at: datetime | None
     new_versions: dict[str, int]  # kind -> count of new versions (a first version is new too)
+    retracted: dict[str, int] = field(default_factory=dict)  # kind -> count of facts retracted
 
     @property
     def total(self) -> int:
-        return sum(self.new_versions.values())
+        return sum(self.new_versions.values()) + sum(self.retracted.values())
 
 
 def canonical(cells: Mapping[str, str]) -> str:
+    """A row's content as stored: every cell, trimmed."""
     return json.dumps({k: v.strip() for k, v in cells.items()}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_sha256(cells: Mapping[str, str]) -> str:
+    """What identifies a row's content across loads.  An empty cell is the same as a missing
+    column, so the same rows with or without an empty optional column are the same fact."""
+    present = {k: v.strip() for k, v in cells.items() if v.strip()}
+    return hashlib.sha256(json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
 
 
 def fact_key(file: str, cells: Mapping[str, str]) -> str:
@@ -65,9 +79,15 @@ def load(db: Database, folder: str | Path) -> LoadReport:
     before), and nothing is deleted by leaving a row out.
     """
     rows_given, hashes = read_present_files(folder)
+    retractions = rows_given.pop(RETRACTIONS, [])
     with db.transaction() as connection:
+        if connection.dialect.name == "postgresql":  # loads one at a time, as SQLite's write lock does
+            connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('compengine load ' || current_schema()))"))
         known = _known_rows(connection)
         merged = {file: dict(known.get(file, {})) for file in FILES}
+        retracting = _retractions(retractions, merged, rows_given)
+        for file, key, _, _ in retracting:
+            merged[file].pop(key)
         for file, rows in rows_given.items():
             for _, cells in rows:
                 merged[file].pop(fact_key(file, cells), None)
@@ -76,11 +96,19 @@ def load(db: Database, folder: str | Path) -> LoadReport:
         latest = _latest_hashes(connection)
         pending: list[dict[str, object]] = []
         counts: dict[str, int] = {}
+        retracted: dict[str, int] = {}
+        for file, key, row_number, reason in retracting:
+            kind, _ = FACT_KEYS[file]
+            version, _ = latest[(kind, key)]
+            latest[(kind, key)] = (version + 1, _RETRACTED_SHA256)
+            pending.append({"kind": kind, "key": key, "version": version + 1, "source_file": RETRACTIONS, "source_row": row_number,
+                            "content": RETRACTED, "content_sha256": _RETRACTED_SHA256, "retraction": reason})  # fmt: skip
+            retracted[kind] = retracted.get(kind, 0) + 1
         for file, rows in rows_given.items():
             kind, _ = FACT_KEYS[file]
             for row_number, cells in rows:
                 content = canonical(cells)
-                digest = hashlib.sha256(content.encode()).hexdigest()
+                digest = content_sha256(cells)
                 key = fact_key(file, cells)
                 version, current = latest.get((kind, key), (0, None))
                 if current == digest:
@@ -91,6 +119,8 @@ def load(db: Database, folder: str | Path) -> LoadReport:
                 counts[kind] = counts.get(kind, 0) + 1
         if not pending:
             return LoadReport(None, None, {})
+        for row in pending:
+            row.setdefault("retraction", None)
         recorded_at = db.now()
         files = json.dumps(dict(sorted(hashes.items())), sort_keys=True)
         load_id: int = connection.execute(
@@ -99,7 +129,40 @@ def load(db: Database, folder: str | Path) -> LoadReport:
         for row in pending:
             row.update(load_id=load_id, recorded_at=recorded_at)
         connection.execute(insert(facts), pending)
-        return LoadReport(load_id, recorded_at, counts)
+        return LoadReport(load_id, recorded_at, counts, retracted)
+
+
+_RETRACTED_SHA256 = hashlib.sha256(b"retracted").hexdigest()
+
+
+def _retractions(
+    rows: list[tuple[int, dict[str, str]]],
+    known: dict[str, dict[str, tuple[int, dict[str, str]]]],
+    given: dict[str, list[tuple[int, dict[str, str]]]],
+) -> list[tuple[str, str, int, str]]:
+    """(file, key, row, reason) of each fact `retractions.csv` withdraws; every bad row is a
+    `DataError` naming it."""
+    issues: list[DataIssue] = []
+    found: list[tuple[str, str, int, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for number, cells in rows:
+        file, key, reason = (cells.get(c, "").strip() for c in ("file", "key", "reason"))
+        if file not in FACT_KEYS:
+            issues.append(DataIssue(RETRACTIONS, number, "file", f"{file!r} is not a data file; write one of {', '.join(FACT_KEYS)}"))
+            continue
+        columns = " | ".join(FACT_KEYS[file][1])
+        if key not in known.get(file, {}):
+            issues.append(DataIssue(RETRACTIONS, number, "key", f"{file} has no current fact {key!r} to retract (its key is {columns})"))
+        elif (file, key) in seen:
+            issues.append(DataIssue(RETRACTIONS, number, "key", f"{file} {key!r} is retracted twice"))
+        elif any(fact_key(file, cells) == key for _, cells in given.get(file, [])):
+            issues.append(DataIssue(RETRACTIONS, number, "key", f"{file} {key!r} is both retracted and given again; do one or the other"))
+        else:
+            found.append((file, key, number, reason))
+        seen.add((file, key))
+    if issues:
+        raise DataError(issues)
+    return found
 
 
 def _known_rows(connection: Connection) -> dict[str, dict[str, tuple[int, dict[str, str]]]]:
@@ -110,7 +173,8 @@ def _known_rows(connection: Connection) -> dict[str, dict[str, tuple[int, dict[s
     )
     known: dict[str, dict[str, tuple[int, dict[str, str]]]] = {}
     for kind, key, source_row, content in connection.execute(query):
-        known.setdefault(FILE_OF_KIND[kind], {})[key] = (source_row, json.loads(content))
+        if content != RETRACTED:
+            known.setdefault(FILE_OF_KIND[kind], {})[key] = (source_row, json.loads(content))
     return known
 
 
@@ -148,6 +212,7 @@ def as_known_at(connection: Connection, knowledge_time: datetime) -> KnownFacts:
     tables: dict[str, list[tuple[int, dict[str, str]]]] = {file: [] for file in FILES}
     digest = hashlib.sha256()
     for kind, key, version, source_row, content, content_sha256 in connection.execute(query):
-        tables[FILE_OF_KIND[kind]].append((source_row, json.loads(content)))
         digest.update(f"{kind}\0{key}\0{version}\0{content_sha256}\n".encode())
+        if content != RETRACTED:
+            tables[FILE_OF_KIND[kind]].append((source_row, json.loads(content)))
     return KnownFacts(dataset_from_rows(tables), digest.hexdigest(), knowledge_time)

@@ -51,6 +51,7 @@ facts = Table(
     Column("source_row", Integer, nullable=False),
     Column("content", Text, nullable=False),  # canonical JSON of the row's cells
     Column("content_sha256", String(64), nullable=False),
+    Column("retraction", Text, nullable=True),  # set on a version that withdraws its fact: why
     UniqueConstraint("kind", "key", "version", name="uq_facts_version"),
     Index("ix_facts_recorded", "recorded_at"),
 )

@@ -120,7 +120,6 @@ def upgrade() -> None:
         sa.Column("memo", sa.Text(), nullable=False),
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("runs.id"), nullable=False),
         sa.Column("posted_at", sa.DateTime(), nullable=False),
-        sa.UniqueConstraint("movement", "account", name="uq_ledger_entries_movement"),
     )
     op.create_index("ix_ledger_entries_payee_id", "ledger_entries", ["payee_id"])
     op.create_index("ix_ledger_entries_period", "ledger_entries", ["period"])
