@@ -274,6 +274,9 @@ def statements(
                 out.print(",".join(str(c) for c in cells), markup=False)
         else:
             print_statement_lines(period, run_id, lines)
+            posted, balances_after = PayoutCycles(database).settlement(period, payee)
+            if posted:
+                print_settlement(period, posted, balances_after)
 
     _with_db(db, action)
 
@@ -310,6 +313,44 @@ def print_statement_lines(period: str, run_id: int, lines: Sequence[StoredLine])
             table.add_row(line.plan_id, label, _money(line.amount))
         out.print(table)
     out.print(f"{count(len(by_payee), 'statement')} · {count(len(lines), 'line')} · run {run_id}", markup=False)
+
+
+def print_settlement(period: str, posted: Sequence[Entry], balances_after: dict[tuple[str, str, str], Decimal]) -> None:
+    """How the close of the period paid each payee, and what is carried forward."""
+    table = Table(title=f"{period} paid at close, and balances carried forward", title_justify="left")
+    for column in ("payee", "currency", "earned", "clawed back", "held", "released", "advanced", "recovered", "paid", "carried forward"):
+        table.add_column(column, justify="left" if column in ("payee", "currency", "carried forward") else "right")
+    sums: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for entry in posted:
+        adds_to = _SETTLEMENT_COLUMN.get((entry.kind, entry.account == "payable"))
+        if adds_to is not None:
+            sums[(entry.payee_id, entry.currency)][adds_to] += entry.amount
+    for (payee_id, currency), row in sorted(sums.items()):
+        carried = [
+            f"{account} {_money(amount)}"
+            for (p, account, c), amount in sorted(balances_after.items())
+            if p == payee_id and c == currency and account != "payable" and amount != 0
+        ]
+        amounts = (row["earned"], row["clawed back"], row["held"], row["released"], row["advanced"], row["recovered"], -row["paid"])
+        table.add_row(payee_id, currency, *(_money(a) for a in amounts), ", ".join(carried) or "nothing")
+    out.print(table)
+
+
+#: (kind, on the payable account) -> the settlement column it adds to
+_SETTLEMENT_COLUMN = {
+    ("earning", True): "earned",
+    ("adjustment", True): "earned",
+    ("clawback", True): "clawed back",
+    ("holdback", True): "held",
+    ("deferral", True): "held",
+    ("release", True): "released",
+    ("deferral_release", True): "released",
+    ("draw", True): "advanced",
+    ("guarantee", True): "advanced",
+    ("draw_recovery", True): "recovered",
+    ("recovery", True): "recovered",
+    ("payment", True): "paid",
+}
 
 
 def ledger(

@@ -12,13 +12,14 @@ import csv
 import hashlib
 import io
 import itertools
+import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from compengine.core.data import (
     Assignment,
@@ -156,34 +157,40 @@ RETRACTIONS = "retractions.csv"
 RETRACTION_COLUMNS = ("file", "key", "reason")
 
 
-def read_present_files(folder: str | Path) -> tuple[dict[str, list[tuple[int, dict[str, str]]]], dict[str, str]]:
-    """The data files a folder has (any subset, and `retractions.csv`), as rows; raises
-    `DataError` for an unreadable file or a bad header.  Row contents are validated later,
-    with the facts already known."""
+class PresentFiles(NamedTuple):
+    rows: dict[str, list[tuple[int, dict[str, str]]]]  # file (deals.csv) -> [(row number, cells)]
+    hashes: dict[str, str]  # file as given (deals.csv or deals.json) -> sha256
+    names: dict[str, str]  # file (deals.csv) -> as given (deals.json), to name rows in messages
+
+
+def read_present_files(folder: str | Path) -> PresentFiles:
+    """The data files a folder has (any subset, and `retractions.csv`; each as CSV or JSON),
+    as rows; raises `DataError` for an unreadable file or a bad header.  Row contents are
+    validated later, with the facts already known."""
     root = Path(folder)
     if not root.is_dir():
         raise DataError([DataIssue(str(root), None, None, "is not a folder of data files")])
     issues: list[DataIssue] = []
     hashes: dict[str, str] = {}
-    present = {name: columns for name, columns in FILES.items() if (root / name).exists()}
-    if (root / RETRACTIONS).exists():
-        present[RETRACTIONS] = RETRACTION_COLUMNS
+    present = {name: columns for name, columns in {**FILES, RETRACTIONS: RETRACTION_COLUMNS}.items() if _present(root, name)}
     if not present:
-        raise DataError([DataIssue(str(root), None, None, f"has none of the data files ({', '.join([*FILES, RETRACTIONS])})")])
+        raise DataError([DataIssue(str(root), None, None, f"has none of the data files ({', '.join([*FILES, RETRACTIONS])}, or .json)")])
     rows = {
         name: [(row.number, row.cells) for row in _read(root, name, columns, issues, hashes, name in _EXTRA_COLUMNS_ALLOWED)]
         for name, columns in present.items()
     }
     if issues:
         raise DataError(issues)
-    return rows, hashes
+    names = {name: (name if (root / name).exists() else Path(name).with_suffix(".json").name) for name in present}
+    return PresentFiles(rows, hashes, names)
 
 
-def dataset_from_rows(tables: dict[str, list[tuple[int, dict[str, str]]]]) -> Dataset:
+def dataset_from_rows(tables: dict[str, list[tuple[int, dict[str, str]]]], names: Mapping[str, str] | None = None) -> Dataset:
     """Validate stored rows (file name -> [(row number in its file, cells)]) exactly as CSV
-    rows are validated, reporting each by its original file and row."""
+    rows are validated, reporting each by its file (as `names` calls it) and row."""
     issues: list[DataIssue] = []
-    rows = {name: [_Row(name, number, cells, issues) for number, cells in tables.get(name, [])] for name in FILES}
+    names = names or {}
+    rows = {name: [_Row(names.get(name, name), number, cells, issues) for number, cells in tables.get(name, [])] for name in FILES}
     return _build(rows, issues, {})
 
 
@@ -223,6 +230,12 @@ def _read(
     extra_allowed: bool = False,
 ) -> list[_Row]:
     path = root / name
+    json_path = path.with_suffix(".json")
+    if json_path.exists():
+        if path.exists():
+            issues.append(DataIssue(name, None, None, f"{root} has both {name} and {json_path.name}; keep one of them"))
+            return []
+        return _read_json(json_path, name, columns, issues, hashes, extra_allowed)
     if name in OPTIONAL_FILES and not path.exists():
         return []
     try:
@@ -255,6 +268,57 @@ def _read(
     if missing or duplicates:
         return []
     return list(_rows(name, header, reader, issues))
+
+
+def _read_json(
+    path: Path, name: str, columns: tuple[str, ...], issues: list[DataIssue], hashes: dict[str, str], extra_allowed: bool
+) -> list[_Row]:
+    """A data file as JSON (`deals.json` for `deals.csv`): an array of objects, one per row,
+    with the file's columns as keys.  Numbers are read from their exact digits (never through
+    a binary float); true/false are read as the words, null as an empty cell.  Row numbers
+    count the objects from 1."""
+    display = path.name
+    try:
+        raw = path.read_bytes()
+        hashes[display] = hashlib.sha256(raw).hexdigest()
+        data = json.loads(raw.decode("utf-8-sig"), parse_float=str, parse_int=str)
+    except OSError:
+        issues.append(DataIssue(display, None, None, "the file cannot be read"))
+        return []
+    except UnicodeDecodeError:
+        issues.append(DataIssue(display, None, None, "the file is not UTF-8 text"))
+        return []
+    except json.JSONDecodeError as error:
+        issues.append(DataIssue(display, error.lineno, None, f"is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"))
+        return []
+    if not isinstance(data, list):
+        issues.append(DataIssue(display, None, None, f"must be a JSON array of objects, one per row of {name}"))
+        return []
+    rows: list[_Row] = []
+    required = [c for c in columns if c not in OPTIONAL_COLUMNS.get(name, ())]
+    for number, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            issues.append(DataIssue(display, number, None, "must be an object of column names and values"))
+            continue
+        cells: dict[str, str] = {}
+        before = len(issues)
+        for column, value in item.items():
+            if isinstance(value, bool):
+                cells[column] = "true" if value else "false"
+            elif value is None:
+                cells[column] = ""
+            elif isinstance(value, str):
+                cells[column] = value
+            else:
+                issues.append(DataIssue(display, number, column, "must be a text, a number, true, false or null"))
+            if column not in columns and not extra_allowed:
+                issues.append(DataIssue(display, number, column, f"unexpected column; the columns are {', '.join(columns)}"))
+        for column in required:
+            if column not in item:
+                issues.append(DataIssue(display, number, column, "is missing"))
+        if len(issues) == before:  # a malformed object is not read further: one message per problem
+            rows.append(_Row(display, number, cells, issues))
+    return rows
 
 
 def _rows(name: str, header: list[str], reader: Iterator[list[str]], issues: list[DataIssue]) -> Iterator[_Row]:
@@ -497,3 +561,8 @@ def _inputs(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue])
         if payee_id and name and period and value:
             found[key] = InputValue(payee_id, name, period, value, row.ref())
     return list(found.values())
+
+
+def _present(root: Path, name: str) -> bool:
+    """Whether the folder has the data file, as CSV or as JSON."""
+    return (root / name).exists() or (root / name).with_suffix(".json").exists()

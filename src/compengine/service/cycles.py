@@ -328,6 +328,16 @@ class PayoutCycles:
             raise CycleError(f"{period} has not been calculated yet")
         return int(run_id)
 
+    def settlement(self, period: str, payee_id: str | None = None) -> tuple[list[Entry], dict[tuple[str, str, str], Decimal]]:
+        """What the close of `period` posted, and every balance (payee, account, currency) just
+        after it: what a statement shows beside its lines.  Empty while the period is open."""
+        with self.db.reading() as connection:
+            closed_at = connection.execute(select(cycles.c.closed_at).where(cycles.c.period == period)).scalar()
+            if closed_at is None:
+                return [], {}
+            history = ledger.entries(connection, payee_id=payee_id, posted_until=closed_at)
+        return [e for e in history if e.period == period], ledger.balances(history)
+
     def ledger(self, payee_id: str | None = None) -> list[Entry]:
         with self.db.reading() as connection:
             return ledger.entries(connection, payee_id=payee_id)

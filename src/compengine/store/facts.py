@@ -78,7 +78,7 @@ def load(db: Database, folder: str | Path) -> LoadReport:
     validated together with everything already known (a deal's owner may be a payee loaded
     before), and nothing is deleted by leaving a row out.
     """
-    rows_given, hashes = read_present_files(folder)
+    rows_given, hashes, names = read_present_files(folder)
     retractions = rows_given.pop(RETRACTIONS, [])
     with db.transaction() as connection:
         if connection.dialect.name == "postgresql":  # loads one at a time, as SQLite's write lock does
@@ -92,7 +92,7 @@ def load(db: Database, folder: str | Path) -> LoadReport:
             for _, cells in rows:
                 merged[file].pop(fact_key(file, cells), None)
         # every given row is validated, so a file naming the same deal twice is rejected
-        dataset_from_rows({file: [*merged[file].values(), *rows_given.get(file, [])] for file in FILES})  # all or nothing
+        dataset_from_rows({file: [*merged[file].values(), *rows_given.get(file, [])] for file in FILES}, names)  # all or nothing
         latest = _latest_hashes(connection)
         pending: list[dict[str, object]] = []
         counts: dict[str, int] = {}
@@ -114,8 +114,8 @@ def load(db: Database, folder: str | Path) -> LoadReport:
                 if current == digest:
                     continue
                 latest[(kind, key)] = (version + 1, digest)
-                pending.append({"kind": kind, "key": key, "version": version + 1, "source_file": file, "source_row": row_number,
-                                "content": content, "content_sha256": digest})  # fmt: skip
+                pending.append({"kind": kind, "key": key, "version": version + 1, "source_file": names.get(file, file),
+                                "source_row": row_number, "content": content, "content_sha256": digest})  # fmt: skip
                 counts[kind] = counts.get(kind, 0) + 1
         if not pending:
             return LoadReport(None, None, {})
