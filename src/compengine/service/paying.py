@@ -37,7 +37,7 @@ def pay_stage(connection: Connection, period: str, lines: Sequence[StoredLine], 
     run = run_row(connection, run_id)
     plans = published_at(connection, run.knowledge_time).versions
     known = as_known_at(connection, now).dataset
-    history = [_to_core(entry) for entry in ledger.entries(connection)]
+    history: list[LedgerEntry] = list(ledger.entries(connection))  # a stored entry is a core entry
     by_pair: dict[tuple[str, str], list[StoredLine]] = defaultdict(list)
     for line in lines:
         by_pair[(line.payee_id, line.plan_id)].append(line)
@@ -60,7 +60,7 @@ def pay_stage(connection: Connection, period: str, lines: Sequence[StoredLine], 
         entries = pay_period(
             plan, payee, _period(plan, period), paid_lines, history_of[payee_id], deals, run.as_of, joined=_joined(known, payee_id, plan_id)
         )
-        posted.extend(_to_store(entry) for entry in entries)
+        posted.extend(Entry.of(entry) for entry in entries)
     return posted
 
 
@@ -100,43 +100,3 @@ def _joined(known: Dataset, payee_id: str, plan_id: str) -> date | None:
 
 def _to_paid(line: StoredLine) -> PaidLine:
     return PaidLine(line.line_id, line.plan_id, line.component, line.amount, line.kind, line.attribution, line.adjusts_period)
-
-
-def _to_core(entry: Entry) -> LedgerEntry:
-    return LedgerEntry(
-        entry.payee_id,
-        entry.period,
-        entry.kind,
-        entry.account,
-        entry.amount,
-        entry.currency,
-        entry.movement,
-        entry.plan_id,
-        entry.component,
-        entry.line_id,
-        entry.deal_id,
-        entry.reverses,
-        entry.adjusts_period,
-        entry.attribution,
-        entry.memo,
-    )
-
-
-def _to_store(entry: LedgerEntry) -> Entry:
-    return Entry(
-        entry.payee_id,
-        entry.period,
-        entry.kind,
-        entry.account,
-        entry.amount,
-        entry.currency,
-        entry.movement,
-        entry.plan_id,
-        entry.component,
-        entry.line_id,
-        entry.deal_id,
-        entry.reverses,
-        entry.adjusts_period,
-        entry.attribution,
-        entry.memo,
-    )

@@ -9,36 +9,27 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, insert, select
 
+from compengine.core.payout import LedgerEntry
 from compengine.store.schema import ledger_entries
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A ledger entry as stored (`id` None until it is)."""
+@dataclass(frozen=True, slots=True)
+class Entry(LedgerEntry):
+    """A ledger entry as stored: the core's entry, with the run that posted it and its row id
+    (`None` until it is stored)."""
 
-    payee_id: str
-    period: str
-    kind: str
-    account: str
-    amount: Decimal
-    currency: str
-    movement: str
-    plan_id: str | None = None
-    component: str | None = None
-    line_id: str | None = None
-    deal_id: str | None = None
-    reverses: str | None = None
-    adjusts_period: str | None = None
-    attribution: tuple[tuple[str, Decimal], ...] = ()
-    memo: str = ""
     run_id: int | None = None
     id: int | None = None
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> Entry:
+        return cls(*(getattr(entry, f.name) for f in fields(LedgerEntry)))
 
 
 def post(connection: Connection, entries: Sequence[Entry], run_id: int, posted_at: datetime) -> None:
