@@ -154,3 +154,98 @@ ledger_entries = Table(
     # the database itself refuses to pay anything twice
     UniqueConstraint("movement", "account", name="uq_ledger_entries_movement"),
 )
+
+#: People who use the service, with their role; a payee or manager user is tied to a payee id.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),  # admin | finance | arbitrator | payee | manager
+    Column("payee_id", String(200), nullable=True),  # the payee a payee or manager user is
+    Column("created_at", DateTime, nullable=False),
+)
+
+#: Bearer API tokens; only a hash of each token is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+#: Every write through the service: who, when, what, and the request it came in.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("request_id", String(100), nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("path", String(1000), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: what was created or changed
+)
+
+#: The response of each POST that carried an Idempotency-Key, replayed on a retry.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+#: A payee's dispute of one statement line of a run; never changed after it is opened.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),
+    Column("line_id", String(500), nullable=False),
+    Column("payee_id", String(200), nullable=False, index=True),
+    Column("period", String(20), nullable=False),
+    Column("opened_by", Integer, ForeignKey("users.id"), nullable=True),
+    Column("opened_at", DateTime, nullable=False),
+    Column("claim", Text, nullable=False),
+    Column("claimed_facts", Text, nullable=True),  # JSON: the facts the payee believes are right
+)
+
+#: Everything that happens to a dispute, in order, append-only: replays and what-ifs with
+#: their hashes, comments, the ruling.
+dispute_events = Table(
+    "dispute_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dispute_id", Integer, ForeignKey("disputes.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # replay | what_if | ruling | comment
+    Column("actor", Integer, ForeignKey("users.id"), nullable=True),
+    Column("at", DateTime, nullable=False),
+    Column("payload", Text, nullable=False),  # canonical JSON
+    Column("payload_sha256", String(64), nullable=False),
+)
+
+#: An amount an upheld ruling owes a payee, paid as a line of the next open period's run.
+ruling_adjustments = Table(
+    "ruling_adjustments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dispute_id", Integer, ForeignKey("disputes.id"), nullable=False),
+    Column("ruling_event_id", Integer, ForeignKey("dispute_events.id"), nullable=False),
+    Column("what_if_event_id", Integer, ForeignKey("dispute_events.id"), nullable=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),  # the disputed run
+    Column("payee_id", String(200), nullable=False),
+    Column("plan_id", String(200), nullable=False),
+    Column("component", String(200), nullable=False),
+    Column("adjusts_period", String(20), nullable=False),
+    Column("amount", String(60), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
