@@ -16,8 +16,8 @@ the company owes the payee, a negative one money the payee owes.  Accounts:
 - `draw:<draw>`: the outstanding balance of a recoverable draw (negative: an advance).
 - `receivable`: what the payee owes from clawbacks larger than their pay (negative).
 
-Money that enters or leaves the ledger (earnings, adjustments, clawbacks, guarantees,
-forgiven draw balances and payments) is one entry (`EXTERNAL_KINDS`); money moving between
+Money that enters or leaves the ledger (earnings, adjustments, rulings, clawbacks,
+guarantees, forgiven draw balances and payments) is one entry (`EXTERNAL_KINDS`); money moving between
 two accounts is two entries that add up to zero and share their `movement`.  So the sum of
 every entry is what the payee has been granted and not yet paid.
 
@@ -58,7 +58,10 @@ DRAW = "draw:"  # + the draw's name
 NOT_ATTRIBUTABLE = "-"
 
 #: Kinds of movement that bring money into the ledger or take it out: one entry each.
-EXTERNAL_KINDS = frozenset({"earning", "adjustment", "clawback", "guarantee", "forgiven", "payment"})
+EXTERNAL_KINDS = frozenset({"earning", "adjustment", "ruling", "clawback", "guarantee", "forgiven", "payment"})
+#: Kinds of statement line a close pays: earnings of the period, prior-period adjustments, and
+#: rulings (what an arbitrator's upheld ruling on a disputed line of a closed period awards).
+LINE_KINDS = ("earning", "adjustment", "ruling")
 #: Kinds of movement between two accounts of the ledger: two entries adding up to zero.
 TRANSFER_KINDS = frozenset({"holdback", "release", "deferral", "deferral_release", "draw", "draw_recovery", "receivable", "recovery"})
 
@@ -97,9 +100,9 @@ class PaidLine:
     plan_id: str
     component: str
     amount: Decimal  # already rounded
-    kind: str  # "earning" | "adjustment" (a correction of a closed period)
+    kind: str  # "earning" | "adjustment" (a correction of a closed period) | "ruling" (a dispute's upheld ruling)
     attribution: tuple[tuple[str, Decimal], ...]  # (deal id, or "-" if not attributable, amount); adds up to `amount`
-    adjusts: str | None = None  # for an adjustment: the closed period it corrects
+    adjusts: str | None = None  # for an adjustment or a ruling: the period it corrects
 
 
 def balances(entries: Iterable[LedgerEntry]) -> dict[str, Decimal]:
@@ -124,7 +127,7 @@ def pay_period(
 ) -> list[LedgerEntry]:
     """The ledger entries posted when `period` closes for one payee on one plan.
 
-    In order: the lines (earnings and adjustments); clawbacks of deals cancelled or refunded
+    In order: the lines (earnings, adjustments and rulings); clawbacks of deals cancelled or refunded
     by the close, within a clawback's window, computed from the earnings attributed to them
     (in `history` and in `lines`); holdbacks; deferrals of deals whose invoice is not paid
     (with `payment when the invoice is paid`); releases of held and deferred amounts that
@@ -222,8 +225,8 @@ class _Close:
     def _checked(self, line: PaidLine) -> tuple[PaidLine, dict[str, Decimal]]:
         if line.plan_id != self.plan.id:
             raise PayoutError(f"line {line.line_id} is a line of plan {line.plan_id}, not of {self.plan.id}")
-        if line.kind not in ("earning", "adjustment"):
-            raise PayoutError(f"line {line.line_id} is of kind {line.kind!r}; a line is an earning or an adjustment")
+        if line.kind not in LINE_KINDS:
+            raise PayoutError(f"line {line.line_id} is of kind {line.kind!r}; a line is an earning, an adjustment or a ruling")
         attribution = _merged(line.attribution)
         if not attribution and line.amount != 0:
             attribution = {NOT_ATTRIBUTABLE: line.amount}
@@ -297,6 +300,8 @@ class _Close:
         for line, attribution in self.lines:
             if line.kind == "earning":
                 memo = f"earned: {line.component}"
+            elif line.kind == "ruling":
+                memo = f"ruling on a disputed line of {line.adjusts or 'a closed period'}: {line.component} ({line.line_id})"
             else:
                 memo = f"adjustment of {line.adjusts or 'a closed period'}: {line.component}"
             self.post(
@@ -317,12 +322,12 @@ class _Close:
         found = [
             _Earned(e.movement, e.period, e.line_id or e.movement, e.component, _merged(e.attribution))
             for e in self.prior
-            if e.kind in ("earning", "adjustment") and e.account == PAYABLE
+            if e.kind in LINE_KINDS and e.account == PAYABLE
         ]
         found += [
             _Earned(e.movement, e.period, e.line_id or e.movement, e.component, dict(e.attribution))
             for e in self.posted
-            if e.kind in ("earning", "adjustment")
+            if e.kind in LINE_KINDS
         ]
         return found
 

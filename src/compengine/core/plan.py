@@ -8,7 +8,7 @@ walks a syntax tree.  Every part keeps the source span it came from for the audi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum, IntEnum
@@ -18,7 +18,7 @@ from compengine.core.periods import FiscalCalendar, PeriodKind, Window
 from compengine.core.rounding import RoundingPolicy
 from compengine.core.source import SourceSpan
 from compengine.core.tiers import TierMode
-from compengine.core.timeline import Interval, Timeline
+from compengine.core.timeline import Dated, Interval, Timeline
 from compengine.core.units import Type
 from compengine.core.values import Duration
 
@@ -563,3 +563,18 @@ class PlanFamily:
 
 def component_named(plan: CompiledPlan, name: str) -> Component | None:
     return next((c for c in plan.components if c.name == name), None)
+
+
+def with_parameter(plan: CompiledPlan, name: str, value: Any) -> CompiledPlan:
+    """A copy of `plan` in which parameter `name` has `value` on every date (for a what-if:
+    "evaluate as if the plan said this").  `value` must already be a run-time value of the
+    parameter's type (a `Decimal` for money, 0.12 for 12%); the original plan is unchanged.
+    Everything else — sources, hashes, other values — stays as it was, so a trace shows the
+    parameter's own clause with the value it was given."""
+    definition = plan.definitions.get(name)
+    if not isinstance(definition, ParameterDef):
+        raise KeyError(name)
+    overridden = ParameterDef(
+        definition.name, definition.span, definition.type, Timeline([Dated(value, Interval(None, None), definition.span)])
+    )
+    return replace(plan, definitions={**plan.definitions, name: overridden})

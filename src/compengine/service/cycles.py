@@ -3,7 +3,8 @@
 The service layer shared by the CLI and the API.  Calculating a period computes every
 statement from the published plans and the facts as known at a moment, plus a prior-period
 adjustment for every closed period whose statements would now come out differently (what it
-should have paid, less what was posted for it), and seals it all as one run.  Closing posts
+should have paid, less what was posted for it), plus a `ruling` line for every upheld dispute
+ruling on an earlier period that is not paid yet, and seals it all as one run.  Closing posts
 the approved run to the ledger and locks the period; two closes racing each other cannot
 both win.  A closed period is never rewritten.
 """
@@ -36,6 +37,15 @@ from compengine.lang.parser import grammar_text
 from compengine.service.paying import pay_stage
 from compengine.store import ledger
 from compengine.store.database import Database
+from compengine.store.disputes import (
+    RULING,
+    RulingAdjustment,
+    dispute_of_ruling_line,
+    find_event,
+    paid_rulings,
+    ruling_adjustments_made_by,
+    ruling_line_id,
+)
 from compengine.store.facts import KnownFacts, as_known_at
 from compengine.store.ledger import Entry
 from compengine.store.plans import published_at
@@ -68,6 +78,7 @@ class RunSummary:
     lines: int
     adjustments: int
     notes: tuple[str, ...] = ()
+    rulings: int = 0  # lines paying upheld dispute rulings
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class _Computed:
     rows: list[LineRow]
     result: CalculationResult
     adjustments: int
+    rulings: int = 0
 
 
 @dataclass(frozen=True)
@@ -170,9 +182,16 @@ class PayoutCycles:
             run_id = write_run(connection, computed.record, computed.rows, self.db.now())
             connection.execute(update(cycles).where(cycles.c.period == period, cycles.c.status != "closed").values(status="calculated"))
         result = computed.result
-        earnings = len(computed.rows) - computed.adjustments
+        earnings = len(computed.rows) - computed.adjustments - computed.rulings
         return RunSummary(
-            run_id, period, computed.record.result_sha256, len(result.statements), earnings, computed.adjustments, result.notes
+            run_id,
+            period,
+            computed.record.result_sha256,
+            len(result.statements),
+            earnings,
+            computed.adjustments,
+            result.notes,
+            computed.rulings,
         )
 
     def replay(self, run_id: int) -> Replay:
@@ -203,7 +222,8 @@ class PayoutCycles:
         self, connection: Connection, period: str, as_of: date | None, knowledge_time: datetime, ledger_time: datetime | None
     ) -> _Computed:
         """Everything a run of `period` holds, from what was known at `knowledge_time` (and,
-        for a replay, the ledger as it stood at `ledger_time`)."""
+        for a replay, the ledger as it stood at `ledger_time`).  Rulings made by the knowledge
+        time and not paid by then are paid by it, like the facts it reads."""
         plans = published_at(connection, knowledge_time)
         if not plans.versions:
             raise CycleError("no plan is published yet; publish the plans first (compengine publish PLAN)")
@@ -217,8 +237,11 @@ class PayoutCycles:
         result = calculate(plans.versions, known.dataset, period)
         lines = [_earning_row(statement, line_index) for statement in result.statements for line_index in range(len(statement.lines))]
         adjustments = [row for c, run_id in closed for row in _adjustments(plans.versions, known, period, c, run_id, paid[c])]
-        record = _record(period, as_of, known, plans.record, result, lines + adjustments)
-        return _Computed(record, lines + adjustments, result, len(adjustments))
+        rulings = [
+            _ruling_row(connection, period, r) for r in _rulings_due(connection, plans.versions, period, knowledge_time, ledger_time)
+        ]
+        record = _record(period, as_of, known, plans.record, result, lines + adjustments + rulings)
+        return _Computed(record, lines + adjustments + rulings, result, len(adjustments), len(rulings))
 
     def _closed_before(
         self, connection: Connection, plans: Sequence[CompiledPlan], period: str, at: datetime | None
@@ -279,6 +302,12 @@ class PayoutCycles:
                 raise CycleError(
                     f"run {run_id} of {period} is out of date: more was posted for {stale} since it was calculated; "
                     f"recalculate {period} and approve the new run"
+                )
+            paid_already = _paid_ruling(connection, lines)
+            if paid_already is not None:
+                raise CycleError(
+                    f"run {run_id} of {period} is out of date: the ruling on dispute {paid_already} was paid by another close "
+                    f"since it was calculated; recalculate {period} and approve the new run"
                 )
             out_of_order = _out_of_order(connection, run_id, period)
             if out_of_order is not None:
@@ -424,6 +453,10 @@ def _record(
 ) -> RunRecord:
     statements = [statement_json(s) for s in result.statements]
     adjustments = [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == "adjustment"]
+    sealed: dict[str, Any] = {"statements": statements, "adjustments": adjustments}
+    rulings = [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == RULING]
+    if rulings:  # (only then, so the hash of every run without one is what it always was)
+        sealed["rulings"] = rulings
     traces = hashlib.sha256()
     for row in lines:
         traces.update(hash_json(row.trace).encode())
@@ -436,7 +469,7 @@ def _record(
         decimal_context(),
         plans,
         hash_json({"facts": known.sha256, "plans": plans}),
-        hash_json({"statements": statements, "adjustments": adjustments}),
+        hash_json(sealed),
         traces.hexdigest(),
     )
 
@@ -542,3 +575,63 @@ def _adjustments(
             LineRow(line_id, payee_id, plan_id, version, component, "adjustment", difference, currency, by_deal, trace, closed, closed_run)
         )
     return rows
+
+
+# ------------------------------------------------------------------ rulings
+def _rulings_due(
+    connection: Connection, plans: Sequence[CompiledPlan], period: str, made_by: datetime, paid_by: datetime | None
+) -> list[RulingAdjustment]:
+    """Ruling adjustments a run of `period` pays: made by `made_by` (the run's knowledge
+    time), not paid by `paid_by` (None: now), for a period before `period`.  Whichever open
+    period after the disputed one closes first pays it; a close refuses a run whose ruling
+    another close has paid since (`_paid_ruling`), so it is paid exactly once."""
+    start = period_start(plans, period)
+    if start is None:
+        return []
+    paid = paid_rulings(connection, paid_by)
+    due = []
+    for adjustment in ruling_adjustments_made_by(connection, made_by):
+        disputed = period_start(plans, adjustment.adjusts_period)
+        if adjustment.dispute_id not in paid and disputed is not None and disputed < start:
+            due.append(adjustment)
+    return due
+
+
+def _ruling_row(connection: Connection, period: str, adjustment: RulingAdjustment) -> LineRow:
+    ruling = find_event(connection, adjustment.ruling_event_id)
+    payload = ruling.payload if ruling is not None else {}
+    trace = {
+        "format": "compengine.ruling/1",
+        "dispute": adjustment.dispute_id,
+        "run": adjustment.run_id,
+        "line": adjustment.line_id,
+        "adjusts": adjustment.adjusts_period,
+        "what_if_event": adjustment.what_if_event_id,
+        "ruling_event": adjustment.ruling_event_id,
+        "outcome": payload.get("outcome"),
+        "amount": format(adjustment.amount, "f"),
+        "rationale": payload.get("rationale"),
+    }
+    return LineRow(
+        ruling_line_id(period, adjustment),
+        adjustment.payee_id,
+        adjustment.plan_id,
+        adjustment.plan_version,
+        adjustment.component,
+        RULING,
+        adjustment.amount,
+        adjustment.currency,
+        adjustment.attribution,
+        trace,
+        adjustment.adjusts_period,
+        adjustment.run_id,
+    )
+
+
+def _paid_ruling(connection: Connection, lines: Sequence[StoredLine]) -> int | None:
+    """The dispute of the first ruling line of a run that the ledger has paid already."""
+    rulings = [dispute_of_ruling_line(line.line_id) for line in lines if line.kind == RULING]
+    if not rulings:
+        return None
+    paid = paid_rulings(connection)
+    return next((dispute_id for dispute_id in rulings if dispute_id in paid), None)

@@ -198,6 +198,13 @@ class KnownFacts:
 
 def as_known_at(connection: Connection, knowledge_time: datetime) -> KnownFacts:
     """Every fact's latest version recorded at or before `knowledge_time`."""
+    tables, sha256 = rows_known_at(connection, knowledge_time)
+    return KnownFacts(dataset_from_rows(tables), sha256, knowledge_time)
+
+
+def rows_known_at(connection: Connection, knowledge_time: datetime) -> tuple[dict[str, list[tuple[int, dict[str, str]]]], str]:
+    """The rows behind `as_known_at`, by data file, as (source row, cells), and the facts'
+    fingerprint: what a what-if overlays before validating them as a load would."""
     newest = (
         select(facts.c.kind, facts.c.key, func.max(facts.c.version).label("version"))
         .where(facts.c.recorded_at <= knowledge_time)
@@ -215,4 +222,4 @@ def as_known_at(connection: Connection, knowledge_time: datetime) -> KnownFacts:
         digest.update(f"{kind}\0{key}\0{version}\0{content_sha256}\n".encode())
         if content != RETRACTED:
             tables[FILE_OF_KIND[kind]].append((source_row, json.loads(content)))
-    return KnownFacts(dataset_from_rows(tables), digest.hexdigest(), knowledge_time)
+    return tables, digest.hexdigest()

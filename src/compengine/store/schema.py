@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -219,7 +220,7 @@ disputes = Table(
 )
 
 #: Everything that happens to a dispute, in order, append-only: replays and what-ifs with
-#: their hashes, comments, the ruling.
+#: their hashes, comments, the ruling (at most one per dispute, which the database keeps so).
 dispute_events = Table(
     "dispute_events",
     metadata,
@@ -230,22 +231,33 @@ dispute_events = Table(
     Column("at", DateTime, nullable=False),
     Column("payload", Text, nullable=False),  # canonical JSON
     Column("payload_sha256", String(64), nullable=False),
+    Index(
+        "uq_dispute_events_one_ruling",
+        "dispute_id",
+        unique=True,
+        sqlite_where=text("kind = 'ruling'"),
+        postgresql_where=text("kind = 'ruling'"),
+    ),
 )
 
-#: An amount an upheld ruling owes a payee, paid as a line of the next open period's run.
+#: An amount an upheld ruling owes a payee, paid as a line of the next open period's run
+#: (one per dispute; whether it is paid is read from the ledger, so this row never changes).
 ruling_adjustments = Table(
     "ruling_adjustments",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dispute_id", Integer, ForeignKey("disputes.id"), nullable=False),
+    Column("dispute_id", Integer, ForeignKey("disputes.id"), nullable=False, unique=True),
     Column("ruling_event_id", Integer, ForeignKey("dispute_events.id"), nullable=False),
-    Column("what_if_event_id", Integer, ForeignKey("dispute_events.id"), nullable=True),
+    Column("what_if_event_id", Integer, ForeignKey("dispute_events.id"), nullable=False),
     Column("run_id", Integer, ForeignKey("runs.id"), nullable=False),  # the disputed run
+    Column("line_id", String(500), nullable=False),  # the disputed line
     Column("payee_id", String(200), nullable=False),
     Column("plan_id", String(200), nullable=False),
+    Column("plan_version", Integer, nullable=False),
     Column("component", String(200), nullable=False),
     Column("adjusts_period", String(20), nullable=False),
     Column("amount", String(60), nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("created_at", DateTime, nullable=False),
+    Column("attribution", Text, nullable=False),  # JSON: [[deal or "-", amount]], adding up to amount
+    Column("created_at", DateTime, nullable=False, index=True),
 )

@@ -78,21 +78,33 @@ def upgrade() -> None:
         sa.Column("payload_sha256", sa.String(64), nullable=False),
     )
     op.create_index("ix_dispute_events_dispute_id", "dispute_events", ["dispute_id"])
+    op.create_index(  # a dispute is ruled once: the database refuses a second ruling
+        "uq_dispute_events_one_ruling",
+        "dispute_events",
+        ["dispute_id"],
+        unique=True,
+        sqlite_where=sa.text("kind = 'ruling'"),
+        postgresql_where=sa.text("kind = 'ruling'"),
+    )
     op.create_table(
         "ruling_adjustments",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("dispute_id", sa.Integer(), sa.ForeignKey("disputes.id"), nullable=False),
+        sa.Column("dispute_id", sa.Integer(), sa.ForeignKey("disputes.id"), nullable=False, unique=True),
         sa.Column("ruling_event_id", sa.Integer(), sa.ForeignKey("dispute_events.id"), nullable=False),
-        sa.Column("what_if_event_id", sa.Integer(), sa.ForeignKey("dispute_events.id"), nullable=True),
+        sa.Column("what_if_event_id", sa.Integer(), sa.ForeignKey("dispute_events.id"), nullable=False),
         sa.Column("run_id", sa.Integer(), sa.ForeignKey("runs.id"), nullable=False),
+        sa.Column("line_id", sa.String(500), nullable=False),
         sa.Column("payee_id", sa.String(200), nullable=False),
         sa.Column("plan_id", sa.String(200), nullable=False),
+        sa.Column("plan_version", sa.Integer(), nullable=False),
         sa.Column("component", sa.String(200), nullable=False),
         sa.Column("adjusts_period", sa.String(20), nullable=False),
         sa.Column("amount", sa.String(60), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("attribution", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
+    op.create_index("ix_ruling_adjustments_created_at", "ruling_adjustments", ["created_at"])
 
 
 def downgrade() -> None:
