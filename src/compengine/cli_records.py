@@ -309,10 +309,18 @@ def print_statement_lines(period: str, run_id: int, lines: Sequence[StoredLine])
         table.add_column("line", footer="total")
         table.add_column(currency, justify="right", footer=_money(sum((line.amount for line in payee_lines), ZERO)))
         for line in payee_lines:
-            label = line.component if line.kind == "earning" else f"{line.component} (adjusts {line.adjusts_period})"
+            label = _line_label(line)
             table.add_row(line.plan_id, label, _money(line.amount))
         out.print(table)
     out.print(f"{count(len(by_payee), 'statement')} · {count(len(lines), 'line')} · run {run_id}", markup=False)
+
+
+def _line_label(line: StoredLine) -> str:
+    if line.kind == "earning":
+        return line.component
+    if line.kind == "ruling":
+        return f"{line.component} (ruling on dispute {line.line_id.rpartition('/')[2]}, {line.adjusts_period})"
+    return f"{line.component} (adjusts {line.adjusts_period})"
 
 
 def print_settlement(period: str, posted: Sequence[Entry], balances_after: dict[tuple[str, str, str], Decimal]) -> None:
@@ -340,6 +348,7 @@ def print_settlement(period: str, posted: Sequence[Entry], balances_after: dict[
 _SETTLEMENT_COLUMN = {
     ("earning", True): "earned",
     ("adjustment", True): "earned",
+    ("ruling", True): "earned",
     ("clawback", True): "clawed back",
     ("holdback", True): "held",
     ("deferral", True): "held",
@@ -487,7 +496,7 @@ def print_year_statements(outcome: YearOutcome) -> None:
     periods = [c.period for c in outcome.cycles]
     posted: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for entry in outcome.ledger:
-        column = {"earning": entry.period, "adjustment": "adjustments", "payment": "paid"}.get(entry.kind)
+        column = {"earning": entry.period, "adjustment": "adjustments", "ruling": "adjustments", "payment": "paid"}.get(entry.kind)
         if column is not None:
             posted[(entry.payee_id, entry.currency)][column] += -entry.amount if entry.kind == "payment" else entry.amount
     columns = [*periods, "adjustments", "paid"]
