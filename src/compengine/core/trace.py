@@ -10,8 +10,10 @@ a promise.  The tree is built on demand from the compact records evaluation keep
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -260,6 +262,52 @@ def _json_any(value: Any) -> Any:
 
 def trace_json(node: TraceNode) -> dict[str, Any]:
     return {"format": TRACE_FORMAT, "trace": node.to_json()}
+
+
+# ------------------------------------------------------------------ reading a stored trace
+_DECIMAL_TEXT = re.compile(r"-?\d+(\.\d+)?")
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TEXT_UNITS = ("text", "payee", "duration")
+
+
+def trace_from_json(data: Mapping[str, Any]) -> TraceNode:
+    """A trace tree read back from its JSON (`TraceNode.to_json`, or `trace_json`'s document):
+    decimal strings become `Decimal`s again and dates `date`s, so a stored line can be
+    explained exactly as a freshly calculated one."""
+    node = data["trace"] if "trace" in data and "kind" not in data else data
+    source = node.get("source")
+    span = (
+        None if source is None else SourceSpan(source["file"], source["line"], source["column"], source["end_line"], source["end_column"])
+    )
+    return TraceNode(
+        node["id"],
+        node["kind"],
+        node["label"],
+        _value_from_json(node.get("value"), node.get("unit")),
+        node.get("unit"),
+        node["op"],
+        [trace_from_json(child) for child in node.get("children", ())],
+        span,
+        {key: _detail_from_json(value) for key, value in (node.get("detail") or {}).items()},
+    )
+
+
+def _value_from_json(value: Any, unit: str | None) -> Any:
+    if not isinstance(value, str) or unit in _TEXT_UNITS:
+        return value
+    if unit == "date" and _DATE_TEXT.fullmatch(value):
+        return date.fromisoformat(value)
+    return Decimal(value) if _DECIMAL_TEXT.fullmatch(value) else value
+
+
+def _detail_from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _detail_from_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_detail_from_json(item) for item in value]
+    if isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value):
+        return Decimal(value)
+    return value
 
 
 # ------------------------------------------------------------------ verification

@@ -32,7 +32,7 @@ from compengine.core.units import Kind, Type
 from compengine.lang import ast
 from compengine.lang.checker import CheckResult, check
 from compengine.lang.diagnostics import Diagnostic, has_errors
-from compengine.lang.loader import compile_source, resolve_libraries
+from compengine.lang.loader import Reader, compile_source, resolve_libraries
 from compengine.lang.parser import parse_plan, read_plan_bytes
 from compengine.plantest import TEST_SUFFIX, Case, DealCase, Expectation, load_cases
 
@@ -164,16 +164,16 @@ def plan_examples(plan_path: str | Path) -> list[Case]:
     return cases
 
 
-def document_source(path: str, text: str, cases: Sequence[Case] = ()) -> DocumentOutcome:
-    """Parse and check plan text (with the libraries it uses); if it has no errors, build its
-    document, showing the shared definitions it uses as its own."""
-    compiled = compile_source(path, text)
+def document_source(path: str, text: str, cases: Sequence[Case] = (), read: Reader | None = None) -> DocumentOutcome:
+    """Parse and check plan text (with the libraries it uses, read from disk or by `read`); if
+    it has no errors, build its document, showing the shared definitions it uses as its own."""
+    compiled = compile_source(path, text) if read is None else compile_source(path, text, read)
     if has_errors(compiled.diagnostics):
         return DocumentOutcome(path, text, compiled.diagnostics, None)
     parsed = parse_plan(path, text)
     assert parsed.plan_file is not None
     plan_file = parsed.plan_file
-    imported = resolve_libraries(plan_file)
+    imported = resolve_libraries(plan_file) if read is None else resolve_libraries(plan_file, read)
     checked = check(plan_file, imported)
     if imported:
         plan_file = dataclasses.replace(plan_file, decls=[*imported, *plan_file.decls])

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -47,14 +49,21 @@ class Published:
 
 
 def publish(db: Database, path: str, by: str) -> Published:
-    """Check and publish one plan file (with its libraries)."""
+    """Check and publish one plan file (with its libraries, read from beside it)."""
     text = Path(path).read_text(encoding="utf-8")
-    source = compile_source(path, text)
+    return publish_source(db, path, text, by)
+
+
+def publish_source(db: Database, path: str, text: str, by: str, libraries: Mapping[str, str] | None = None) -> Published:
+    """Check and publish a plan's text, named `path` (its file name).  Its libraries are read
+    from disk beside `path`, or, when `libraries` is given, only from it (relative path ->
+    text, e.g. {"shared/rates.comp": ...}): what a plan sent over the API uses."""
+    source = compile_source(path, text) if libraries is None else compile_source(path, text, library_reader(path, libraries))
     if has_errors(source.diagnostics) or source.plan is None:
         raise PublishError(path, source.diagnostics, source.texts)
     plan = source.plan
     base = os.path.dirname(path)
-    libraries = {os.path.relpath(p, base or "."): t for p, t in source.texts.items() if p != path}
+    used = {os.path.relpath(p, base or "."): t for p, t in source.texts.items() if p != path}
     with db.transaction() as connection:
         existing = connection.execute(
             select(plan_versions.c.id, plan_versions.c.version, plan_versions.c.published_at, plan_versions.c.source_sha256)
@@ -73,13 +82,68 @@ def publish(db: Database, path: str, by: str) -> Published:
                 version=plan.version,
                 source_path=os.path.basename(path),
                 source_text=text,
-                libraries=json.dumps(libraries, sort_keys=True),
+                libraries=json.dumps(used, sort_keys=True),
                 source_sha256=plan.source_sha256,
                 published_by=by,
                 published_at=published_at,
             )
         ).scalar_one()
         return Published(row_id, plan.id, plan.version, plan.source_sha256, published_at, True)
+
+
+def library_reader(source_path: str, libraries: Mapping[str, str]) -> Callable[[str], str]:
+    """Reads a plan's libraries from `libraries` (relative path -> text) instead of the disk."""
+    base = os.path.dirname(source_path)
+
+    def read(path: str) -> str:
+        relative = os.path.normpath(os.path.relpath(path, base or "."))
+        if relative not in libraries:
+            raise OSError(2, f"the published plan has no library {relative}")
+        return libraries[relative]
+
+    return read
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """A published version as stored: what it is, who published it, and its exact text."""
+
+    id: int
+    plan_id: str
+    version: int
+    sha256: str
+    source_path: str
+    published_by: str
+    published_at: datetime
+    source_text: str
+    libraries: dict[str, str]
+
+
+def versions(connection: Connection, plan_id: str | None = None) -> list[PlanVersion]:
+    """Every published version (of one plan), in the order they were published."""
+    query = select(plan_versions).order_by(plan_versions.c.published_at, plan_versions.c.id)
+    if plan_id is not None:
+        query = query.where(plan_versions.c.plan_id == plan_id)
+    return [_version(row) for row in connection.execute(query)]
+
+
+def find_version(connection: Connection, published_id: int) -> PlanVersion | None:
+    row = connection.execute(select(plan_versions).where(plan_versions.c.id == published_id)).first()
+    return None if row is None else _version(row)
+
+
+def _version(row: Any) -> PlanVersion:
+    return PlanVersion(
+        row.id,
+        row.plan_id,
+        row.version,
+        row.source_sha256,
+        row.source_path,
+        row.published_by,
+        row.published_at,
+        row.source_text,
+        json.loads(row.libraries),
+    )
 
 
 @dataclass(frozen=True)
@@ -113,15 +177,7 @@ def published_at(connection: Connection, knowledge_time: datetime) -> PublishedP
 
 def compile_published(source_path: str, text: str, libraries: dict[str, str]) -> list[CompiledPlan]:
     """Compile stored source; its libraries come from the store, not from disk."""
-    base = os.path.dirname(source_path)
-
-    def read(path: str) -> str:
-        relative = os.path.relpath(path, base or ".")
-        if relative not in libraries:
-            raise OSError(2, f"the published plan has no library {relative}")
-        return libraries[relative]
-
-    source = compile_source(source_path, text, read)
+    source = compile_source(source_path, text, library_reader(source_path, libraries))
     if source.plan is None:
         raise PublishError(source_path, source.diagnostics, source.texts)
     return source.versions
