@@ -22,6 +22,7 @@ from rich.table import Table
 
 from compengine import __version__
 from compengine.cli_records import register
+from compengine.cli_service import register as register_service
 from compengine.cli_support import EXIT_INTERNAL, EXIT_INVALID, ResultFormat, TextOrJson, count, err, guard, out
 from compengine.core.calculation import CalculationResult, calculate
 from compengine.core.money import group_digits
@@ -312,6 +313,7 @@ def version() -> None:
 
 
 register(app)
+register_service(app)
 
 
 def main() -> None:
