@@ -58,3 +58,14 @@ def test_the_core_never_uses_binary_floating_point_for_amounts() -> None:
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "float"]
         floats = [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, float)]
         assert not calls and not floats, f"{module.name} uses float"
+
+
+SERVICE_AND_STORE = sorted([*(REPO / "src" / "compengine" / "service").glob("*.py"), *(REPO / "src" / "compengine" / "store").glob("*.py")])
+WEB = ("compengine.api", "fastapi", "starlette", "uvicorn")
+
+
+@pytest.mark.parametrize("module", SERVICE_AND_STORE, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_service_and_the_store_never_import_the_api_or_the_web_framework(module: Path) -> None:
+    """The API is a thin layer over the service; the CLI uses the same service without it."""
+    offending = sorted(m for m in imported_modules(module) if any(m == w or m.startswith(w + ".") for w in WEB))
+    assert offending == [], f"{module.name} imports {offending}"
