@@ -264,3 +264,9 @@ def test_an_idempotent_replay_is_in_the_audit_log_as_a_replay(world: Api) -> Non
 def test_reads_are_not_audited(world: Api) -> None:
     world.get("admin", "/plans", headers={"X-Request-ID": "audit-5"})
     assert _audit(world, "audit-5") == []
+
+
+def test_text_the_database_cannot_hold_is_refused_not_a_crash(world: Api) -> None:
+    response = world.post("arbitrator", f"/disputes/{world.ids['dispute']}/comments", json={"text": "a\x00b"})
+    assert response.status_code in (201, 422), response.text  # SQLite keeps it; PostgreSQL text cannot
+    assert world.get("admin", "/ledger/P%00004").status_code in (200, 422)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError as DatabaseDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from compengine import __version__
@@ -35,6 +36,7 @@ def create_app(db: Database) -> FastAPI:
     app.state.db = db
     app.add_exception_handler(ApiProblem, on_api_problem)
     app.add_exception_handler(CompengineError, on_api_problem)
+    app.add_exception_handler(DatabaseDataError, on_api_problem)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError as DatabaseDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from compengine.core.errors import CompengineError, DataError
@@ -113,6 +114,8 @@ def problem_of(error: Exception) -> ApiProblem | None:
         return ApiProblem(422, "user-invalid", str(error))
     if isinstance(error, CompengineError):
         return ApiProblem(422, "cannot-calculate", str(error))
+    if isinstance(error, DatabaseDataError):  # e.g. a NUL character, which PostgreSQL text cannot hold
+        return ApiProblem(422, "request-invalid", "a value in the request cannot be stored (text may not contain NUL characters)")
     return None
 
 
