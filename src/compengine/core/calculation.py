@@ -102,30 +102,50 @@ def calculate(
     statement may depend on their reports' statements (earnings of reports); those are
     calculated first, on demand, so the order of payees never matters.
     """
-    wanted = set(payees) if payees is not None else None
     with localcontext(DECIMAL_CONTEXT):
-        families = families_of(plans)
-        book = StatementBook(families, data)
-        statements: list[Statement] = []
-        notes: list[str] = _unknown_plans(plans, data) + _earnings_notes(families)
-        period_errors: list[PeriodError] = []
-        for family in book.families.values():
-            header = family.first.header
-            try:
-                period = header.calendar.parse(period_label, header.period_kind)
-            except PeriodError as error:
-                period_errors.append(error)
-                notes.append(f"plan {family.id} not calculated: {error}")
-                continue
-            for payee_id in book.assigned(family.id):
-                if wanted is None or payee_id in wanted:
-                    statement = book.statement(family.id, payee_id, period)
-                    if statement is not None:
-                        statements.append(statement)
-        if period_errors and len(period_errors) == len(book.families):
-            raise period_errors[0]
-        statements.sort(key=lambda s: (s.payee_id, s.plan.id))
-        return CalculationResult(period_label, tuple(statements), tuple(notes))
+        book, work = plan_work(plans, data, period_label, payees)
+        statements = [s for s in (book.statement(*key) for key in work.keys) if s is not None]
+        statements.sort(key=statement_order)
+        return CalculationResult(period_label, tuple(statements), work.notes)
+
+
+@dataclass(frozen=True)
+class Work:
+    """The statements a calculation evaluates, as (plan, payee, period), and its notes."""
+
+    keys: tuple[tuple[str, str, Period], ...]
+    notes: tuple[str, ...]  # plans not calculated for this period, and why
+
+
+def plan_work(
+    plans: Sequence[CompiledPlan], data: Dataset, period_label: str, payees: Iterable[str] | None = None
+) -> tuple[StatementBook, Work]:
+    """The book every statement is evaluated from, and which statements to evaluate.  A
+    period label no plan's calendar knows is an error; one that only some plans' calendars
+    know leaves the others out, with a note."""
+    wanted = set(payees) if payees is not None else None
+    families = families_of(plans)
+    book = StatementBook(families, data)
+    notes: list[str] = _unknown_plans(plans, data) + _earnings_notes(families)
+    period_errors: list[PeriodError] = []
+    keys: list[tuple[str, str, Period]] = []
+    for family in book.families.values():
+        header = family.first.header
+        try:
+            period = header.calendar.parse(period_label, header.period_kind)
+        except PeriodError as error:
+            period_errors.append(error)
+            notes.append(f"plan {family.id} not calculated: {error}")
+            continue
+        keys.extend((family.id, payee_id, period) for payee_id in book.assigned(family.id) if wanted is None or payee_id in wanted)
+    if period_errors and len(period_errors) == len(book.families):
+        raise period_errors[0]
+    return book, Work(tuple(keys), tuple(notes))
+
+
+def statement_order(statement: Statement) -> tuple[str, str]:
+    """Statements are listed by payee, then plan: the order the result hash is taken in."""
+    return (statement.payee_id, statement.plan.id)
 
 
 def families_of(plans: Sequence[CompiledPlan]) -> dict[str, PlanFamily]:
@@ -167,6 +187,12 @@ class StatementBook:
         self._credits: dict[str, dict[str, list[Credit]]] = {}
         self._evaluators: dict[tuple[str, str], PayeeEvaluator] = {}
         self._in_progress: set[tuple[str, str, str]] = set()
+
+    def credit_all(self) -> None:
+        """Credit every plan now rather than on first use (before forking workers, so that
+        they share the credits instead of each crediting again)."""
+        for family_id in self.families:
+            self._credits_of(family_id)
 
     def assigned(self, family_id: str) -> list[str]:
         return sorted(payee for plan, payee in self._assignments if plan == family_id)
