@@ -143,6 +143,14 @@ def test_a_cycle_runs_open_calculate_approve_close_and_status_shows_it(loaded: s
     assert re.search(r"2026-Q1\s*│?\s*closed\s*│?\s*1\s*│?\s*1", status), status
 
 
+def test_calculating_with_two_workers_seals_the_result_of_one(loaded: str) -> None:
+    ok(loaded, "cycle", "open", "2026-Q1")
+    alone = SHA256.search(ok(loaded, "cycle", "calculate", "2026-Q1").output)
+    together = SHA256.search(ok(loaded, "cycle", "calculate", "2026-Q1", "--workers", "2").output)
+    assert alone is not None and together is not None
+    assert alone[0] == together[0]
+
+
 def test_calculating_a_period_that_is_not_open_exits_1_saying_to_open_it(loaded: str) -> None:
     result = run(loaded, "cycle", "calculate", "2026-Q1")
     assert result.exit_code == 1

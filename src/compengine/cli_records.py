@@ -154,13 +154,16 @@ def cycle_open(period: PeriodArgument, db: DbOption = None) -> None:
 def cycle_calculate(
     period: PeriodArgument,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Count deals closed by this date (default: the period's last day).")] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Processes evaluating statements at once (the result is the same for any number).")
+    ] = 1,
     db: DbOption = None,
 ) -> None:
     """Calculate a draft run of PERIOD, with adjustments for closed periods that changed."""
 
     def action(database: Database) -> None:
         on = _day(as_of, "--as-of") if as_of else None
-        summary = PayoutCycles(database).calculate(period, as_of=on)
+        summary = PayoutCycles(database, workers=workers).calculate(period, as_of=on)
         for note in summary.notes:
             err.print(f"note: {note}", markup=False)
         out.print(

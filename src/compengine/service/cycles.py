@@ -27,7 +27,8 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from compengine import ENGINE_VERSION
-from compengine.core.calculation import CalculationResult, calculate, hash_json, statement_json
+from compengine.core.batches import evaluate
+from compengine.core.calculation import calculate, hash_json, statement_json
 from compengine.core.errors import CompengineError, PeriodError
 from compengine.core.evaluation import Statement
 from compengine.core.money import DECIMAL_CONTEXT, ZERO
@@ -100,7 +101,8 @@ class Replay:
 class _Computed:
     record: RunRecord
     rows: list[LineRow]
-    result: CalculationResult
+    statements: list[dict[str, Any]]  # statement_json of every statement, in order
+    notes: tuple[str, ...]
     adjustments: int
     rulings: int = 0
 
@@ -125,9 +127,12 @@ def decimal_context() -> dict[str, Any]:
 
 
 class PayoutCycles:
-    def __init__(self, db: Database, pay: PayStage | None = None):
+    def __init__(self, db: Database, pay: PayStage | None = None, workers: int = 1):
+        """`workers`: processes evaluating statements at once (see core/batches.py); the
+        result is the same for any number."""
         self.db = db
         self.pay = pay or pay_stage
+        self.workers = workers
 
     # ---------------------------------------------------------------- open
     def open(self, period: str) -> None:
@@ -181,16 +186,15 @@ class PayoutCycles:
                 raise CycleError(f"{period} was closed while it was being calculated; nothing was written")
             run_id = write_run(connection, computed.record, computed.rows, self.db.now())
             connection.execute(update(cycles).where(cycles.c.period == period, cycles.c.status != "closed").values(status="calculated"))
-        result = computed.result
         earnings = len(computed.rows) - computed.adjustments - computed.rulings
         return RunSummary(
             run_id,
             period,
             computed.record.result_sha256,
-            len(result.statements),
+            len(computed.statements),
             earnings,
             computed.adjustments,
-            result.notes,
+            computed.notes,
             computed.rulings,
         )
 
@@ -234,14 +238,15 @@ class PayoutCycles:
         known = booked_by(as_known_at(connection, knowledge_time), as_of)
         closed = self._closed_before(connection, plans.versions, period, ledger_time)
         paid = {c: _posted_for(connection, c, ledger_time) for c, _ in closed}
-        result = calculate(plans.versions, known.dataset, period)
-        lines = [_earning_row(statement, line_index) for statement in result.statements for line_index in range(len(statement.lines))]
+        evaluated = evaluate(plans.versions, known.dataset, period, _statement_rows, self.workers)
+        statements = [statement for statement, _ in evaluated.parts]
+        lines = [row for _, rows in evaluated.parts for row in rows]
         adjustments = [row for c, run_id in closed for row in _adjustments(plans.versions, known, period, c, run_id, paid[c])]
         rulings = [
             _ruling_row(connection, period, r) for r in _rulings_due(connection, plans.versions, period, knowledge_time, ledger_time)
         ]
-        record = _record(period, as_of, known, plans.record, result, lines + adjustments + rulings)
-        return _Computed(record, lines + adjustments + rulings, result, len(adjustments), len(rulings))
+        record = _record(period, as_of, known, plans.record, statements, lines + adjustments + rulings)
+        return _Computed(record, lines + adjustments + rulings, statements, evaluated.notes, len(adjustments), len(rulings))
 
     def _closed_before(
         self, connection: Connection, plans: Sequence[CompiledPlan], period: str, at: datetime | None
@@ -432,6 +437,11 @@ def period_last_day(plans: Sequence[CompiledPlan], label: str) -> date | None:
     return None
 
 
+def _statement_rows(statement: Statement) -> tuple[dict[str, Any], list[LineRow]]:
+    """What a run keeps of a statement: its JSON (for the result hash) and its lines, traced."""
+    return statement_json(statement), [_earning_row(statement, index) for index in range(len(statement.lines))]
+
+
 def _earning_row(statement: Statement, index: int) -> LineRow:
     line = statement.lines[index]
     return LineRow(
@@ -449,9 +459,8 @@ def _earning_row(statement: Statement, index: int) -> LineRow:
 
 
 def _record(
-    period: str, as_of: date, known: KnownFacts, plans: list[dict[str, object]], result: CalculationResult, lines: list[LineRow]
+    period: str, as_of: date, known: KnownFacts, plans: list[dict[str, object]], statements: list[dict[str, Any]], lines: list[LineRow]
 ) -> RunRecord:
-    statements = [statement_json(s) for s in result.statements]
     adjustments = [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == "adjustment"]
     sealed: dict[str, Any] = {"statements": statements, "adjustments": adjustments}
     rulings = [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == RULING]
