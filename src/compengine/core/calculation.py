@@ -187,6 +187,13 @@ class StatementBook:
         self._credits: dict[str, dict[str, list[Credit]]] = {}
         self._evaluators: dict[tuple[str, str], PayeeEvaluator] = {}
         self._in_progress: set[tuple[str, str, str]] = set()
+        self._known_lines: dict[tuple[str, str, str], tuple[tuple[str, Decimal], ...]] = {}
+
+    def remember_lines(self, family_id: str, payee_id: str, period_label: str, lines: tuple[tuple[str, Decimal], ...]) -> None:
+        """The (component, amount) lines of a statement evaluated elsewhere (by another worker
+        process; none if the payee had no statement): earnings of reports read them rather
+        than evaluating the statement again."""
+        self._known_lines[(family_id, payee_id, period_label)] = lines
 
     def credit_all(self) -> None:
         """Credit every plan now rather than on first use (before forking workers, so that
@@ -257,6 +264,10 @@ class StatementBook:
                 same = header.calendar.period_containing(header.period_kind, period.start)
                 if (same.start, same.end) != (period.start, period.end):
                     continue  # a plan calculated over other periods cannot be matched line for line
+                known = self._known_lines.get((family_id, payee_id, same.label))
+                if known is not None:
+                    lines.extend((payee_id, family_id, component, amount) for component, amount in known)
+                    continue
                 statement = self.statement(family_id, payee_id, same)
                 if statement is not None:
                     lines.extend((payee_id, family_id, line.component.name, line.amount) for line in statement.lines)
