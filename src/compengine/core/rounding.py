@@ -8,12 +8,10 @@ at exactly the level the plan names and `allocate` wherever a rounded total has 
 from __future__ import annotations
 
 import decimal
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from fractions import Fraction
 
 from compengine.core.money import ZERO
 
@@ -70,19 +68,40 @@ def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal) -> li
         return []
     if sum(weights, ZERO) == total and all(w == w.quantize(quantum) for w in weights):
         return list(weights)
-    units_total = Fraction(total) / Fraction(quantum)
-    if units_total.denominator != 1:
+    # Exact integer arithmetic (no Fraction: its gcd on every operation was the cost): every
+    # weight as a whole number of 10**-places, where `places` is the finest any weight has.
+    ratios = [w.as_integer_ratio() for w in weights]
+    scale = 10 ** max(_places(w) for w in weights)
+    units = [numerator * (scale // denominator) for numerator, denominator in ratios]
+    total_n, total_d = total.as_integer_ratio()
+    quantum_n, quantum_d = quantum.as_integer_ratio()
+    units_total, rest = divmod(total_n * quantum_d, total_d * quantum_n)
+    if rest:
         raise ValueError(f"{total} is not a whole number of {quantum}")
-    weight_sum = sum((Fraction(w) for w in weights), Fraction(0))
+    weight_sum = sum(units)
     if weight_sum == 0:
         raise ValueError("weights add up to zero")
-    ideal = [units_total * Fraction(w) / weight_sum for w in weights]
-    floors = [math.floor(x) for x in ideal]
-    left = int(units_total) - sum(floors)
-    order = sorted(range(len(ideal)), key=lambda i: (-(ideal[i] - floors[i]), i))
+    # part i ideally gets units_total * units[i] / weight_sum; floor it, then hand the units
+    # left over to the largest remainders (remainders compare as rem / weight_sum)
+    sign = 1 if weight_sum > 0 else -1
+    floors: list[int] = []
+    remainders: list[int] = []
+    for unit in units:
+        floor, remainder = divmod(units_total * unit, weight_sum)
+        floors.append(floor)
+        remainders.append(remainder * sign)
+    left = units_total - sum(floors)
+    order = sorted(range(len(units)), key=lambda i: (-remainders[i], i))
     for i in order[:left]:
         floors[i] += 1
-    return [Decimal(units) * quantum for units in floors]
+    return [Decimal(part) * quantum for part in floors]
+
+
+def _places(value: Decimal) -> int:
+    """Digits after the point in `value` as written (0 for whole numbers and 1E+3)."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int), value  # finite: weights and totals are never NaN or infinite
+    return max(-exponent, 0)
 
 
 def round_shared(values: Sequence[Decimal], policy: RoundingPolicy) -> list[Decimal]:
