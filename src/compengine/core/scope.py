@@ -12,13 +12,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from compengine.core.coverage import Coverage, Run, coverage, spread
 from compengine.core.data import Assignment, InputValue, Payee, QuotaFigure
 from compengine.core.errors import EvaluationError
 from compengine.core.money import ONE, ZERO
-from compengine.core.periods import Period, Window
+from compengine.core.periods import FiscalCalendar, Period, PeriodKind, Window
 from compengine.core.plan import (
     Aggregate,
     CompiledPlan,
@@ -43,6 +44,19 @@ from compengine.core.values import MISSING, parse_value
 
 if TYPE_CHECKING:
     from compengine.core.crediting import Credit
+
+
+@lru_cache(maxsize=8192)
+def period_containing(calendar: FiscalCalendar, kind: PeriodKind, day: date) -> Period:
+    """`calendar.period_containing`, remembered: every payee asks it for the same few hundred
+    days, and periods are immutable."""
+    return calendar.period_containing(kind, day)
+
+
+@lru_cache(maxsize=1024)
+def periods_of_year(calendar: FiscalCalendar, kind: PeriodKind, fiscal_year: int) -> tuple[Period, ...]:
+    """`calendar.periods_of_year`, remembered (asked for by every payee and period)."""
+    return tuple(calendar.periods_of_year(kind, fiscal_year))
 
 
 class TeamEarnings(Protocol):
@@ -282,12 +296,15 @@ class PayeeFacts:
 
     def on_plan(self, plan: CompiledPlan, day: date) -> bool:
         """Whether the payee was on `plan` on `day`: credits dated otherwise do not count for it."""
-        key = (plan.id, day)
-        if key not in self.days_on:
-            period = plan.header.calendar.period_containing(plan.header.period_kind, day)
-            cover = self.coverage_of(plan, period)
-            self.days_on[key] = cover is not None and cover.contains(day)
-        return self.days_on[key]
+        key = (plan.header.id, day)
+        try:
+            return self.days_on[key]
+        except KeyError:
+            pass
+        header = plan.header
+        cover = self.coverage_of(plan, period_containing(header.calendar, header.period_kind, day))
+        found = self.days_on[key] = cover is not None and cover.contains(day)
+        return found
 
     def assignment_for(self, period: Period) -> Assignment | None:
         """The assignment covering `period`; a change of assignment inside it is an error."""
@@ -409,9 +426,9 @@ class PeriodScope(Scope):
         )
         return value
 
-    def _window_periods(self, window: Window) -> tuple[list[Period], list[Period]]:
-        calendar = self.plan.header.calendar
-        periods = calendar.periods_of_year(self.plan.header.period_kind, self.period.fiscal_year)
+    def _window_periods(self, window: Window) -> tuple[tuple[Period, ...], list[Period]]:
+        header = self.plan.header
+        periods = periods_of_year(header.calendar, header.period_kind, self.period.fiscal_year)
         start, end = self.window_range(window)
         return periods, [p for p in periods if start <= p.start and p.end <= end]
 
