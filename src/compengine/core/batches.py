@@ -1,12 +1,14 @@
 """Evaluating a period's statements on several cores: worker processes over batches of payees.
 
 After crediting, a payee's statement depends only on their own credits, quotas and inputs,
-and on their reports' statements for earnings of reports, which the book evaluates on demand.
-So the statements can be evaluated in separate processes: the parent credits every plan once,
-then forks; each worker inherits the credited book (copy-on-write, nothing is sent) and
-evaluates its batches of payees; what it sends back is what `convert` makes of each
-statement (plain data: statements hold compiled plans, which cannot be sent).  A report's
-statement evaluated in two workers is evaluated twice, identically.
+and on their reports' statement lines (earnings of reports).  So the parent credits every
+plan once and evaluates in rounds, from the bottom of the organisation up: first everyone
+with no reports, then their managers, and so on.  For each round it forks workers, which
+inherit the credited book (copy-on-write: nothing is sent to them) and evaluate their
+batches of payees; what comes back is what `convert` makes of each statement (plain data:
+statements hold compiled plans, which cannot be sent) and the statement's lines, which the
+parent remembers in the book so that the next round's managers read them instead of
+evaluating their reports again.
 
 The result is the same, in the same order, whatever the number of workers: the parts are put
 in statement order (payee, plan) as `calculate` does.  If a worker meets an error, the whole
@@ -16,10 +18,13 @@ raises.  Where processes cannot be forked (Windows, macOS's default), it runs in
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import localcontext
+from datetime import date
+from decimal import Decimal, localcontext
 from typing import Generic, TypeVar
 
 from compengine.core.calculation import StatementBook, Work, plan_work
@@ -92,29 +97,63 @@ def _in_workers(
 ) -> list[tuple[tuple[str, str], T]] | None:
     """The converted statements, or None if a worker met an error (to be raised in-process)."""
     global _job
-    count = min(len(work.keys), workers * BATCHES_PER_WORKER)
-    size = -(-len(work.keys) // count)
-    batches = [list(work.keys[i : i + size]) for i in range(0, len(work.keys), size)]
-    _job = (book, batches, convert)
-    try:
-        with context.Pool(workers) as pool:
-            parts = pool.map(_run_batch, range(len(batches)), chunksize=1)
-    finally:
-        _job = None
     found: list[tuple[tuple[str, str], T]] = []
-    for part in parts:
-        if part is None:
-            return None
-        found.extend(part)  # type: ignore[arg-type]  # (what `convert` made: a T)
+    for keys in _rounds(book, work.keys):
+        count = min(len(keys), workers * BATCHES_PER_WORKER)
+        size = -(-len(keys) // count)
+        batches = [keys[i : i + size] for i in range(0, len(keys), size)]
+        _job = (book, batches, convert)
+        gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
+        try:
+            with context.Pool(min(workers, len(batches))) as pool:
+                parts = pool.map(_run_batch, range(len(batches)), chunksize=1)
+        finally:
+            _job = None
+            gc.unfreeze()
+        for part in parts:
+            if part is None:
+                return None
+            for key, order, converted, lines in part:
+                book.remember_lines(key[0], key[1], key[2].label, lines)
+                if order is not None:
+                    found.append((order, converted))  # type: ignore[arg-type]  # (what `convert` made: a T)
     return found
 
 
-def _run_batch(index: int) -> list[tuple[tuple[str, str], object]] | None:
-    """In a worker: one batch's converted statements, or None if evaluating it failed."""
+def _rounds(book: StatementBook, keys: Sequence[Key]) -> list[list[Key]]:
+    """The keys by the height of their payee in the organisation on the period's last day
+    (0: nobody reports to them), lowest first: each round needs only earlier rounds' lines."""
+    heights: dict[tuple[str, date], int] = {}
+    by_height: dict[int, list[Key]] = defaultdict(list)
+    for key in keys:
+        _, payee_id, period = key
+        at = (payee_id, period.last_day)
+        if at not in heights:
+            below = book.hierarchy.reports_of(payee_id, period.last_day, None)
+            heights[at] = max((depth for _, depth in below), default=0)
+        by_height[heights[at]].append(key)
+    return [by_height[height] for height in sorted(by_height)]
+
+
+#: A statement as a worker sends it back: its key, its place in statement order (None if the
+#: payee had no statement), what `convert` made of it, and its (component, amount) lines.
+Sent = tuple[Key, tuple[str, str] | None, object, tuple[tuple[str, Decimal], ...]]
+
+
+def _run_batch(index: int) -> list[Sent] | None:
+    """In a worker: one batch's statements, or None if evaluating it failed."""
     assert _job is not None, "a batch runs in a forked worker, which inherits the job"
     book, batches, convert = _job
+    sent: list[Sent] = []
     try:
         with localcontext(DECIMAL_CONTEXT):
-            return _evaluate_batch(book, batches[index], convert)
+            for key in batches[index]:
+                statement = book.statement(*key)
+                if statement is None:
+                    sent.append((key, None, None, ()))
+                    continue
+                lines = tuple((line.component.name, line.amount) for line in statement.lines)
+                sent.append((key, (statement.payee_id, statement.plan.id), convert(statement), lines))
     except CompengineError:
         return None
+    return sent
