@@ -15,7 +15,6 @@ import gc
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -30,10 +29,12 @@ from compengine.core.scope import DealScope, MatchScope
 from compengine.core.values import MISSING
 
 
-@dataclass(frozen=True, slots=True)
-class CreditPath:
+class CreditPath(NamedTuple):
     """One way a deal reached a payee: `role` (owner, split, deal.<field>, overlay, rollup),
-    the share of the deal it carries, and for a rollup whose credit it rolls up and how far."""
+    the share of the deal it carries, and for a rollup whose credit it rolls up and how far.
+
+    A named tuple (immutable, like every record here) because one is made per credit path:
+    it builds several times faster than a frozen dataclass."""
 
     role: str
     share: Decimal
@@ -47,9 +48,8 @@ class CreditPath:
         return f"{self.role} {self.level} via {self.via} ({self.via_role})"
 
 
-@dataclass(frozen=True, slots=True)
-class Credit:
-    """A payee's credit for a deal under one credit rule."""
+class Credit(NamedTuple):
+    """A payee's credit for a deal under one credit rule (a named tuple, as `CreditPath`)."""
 
     id: str
     rule: str
