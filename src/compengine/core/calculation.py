@@ -22,6 +22,7 @@ from compengine.core.data import Assignment, Dataset, InputValue, QuotaFigure
 from compengine.core.errors import DataError, DataIssue, EvaluationError, PeriodError
 from compengine.core.evaluation import PayeeEvaluator, Statement
 from compengine.core.fx import FxTable
+from compengine.core.gcpause import paused_gc
 from compengine.core.hierarchy import Hierarchy
 from compengine.core.money import DECIMAL_CONTEXT, decimal_str
 from compengine.core.periods import Period
@@ -102,9 +103,10 @@ def calculate(
     statement may depend on their reports' statements (earnings of reports); those are
     calculated first, on demand, so the order of payees never matters.
     """
-    with localcontext(DECIMAL_CONTEXT):
+    with localcontext(DECIMAL_CONTEXT), paused_gc():  # see gcpause: nothing to collect until it returns
         book, work = plan_work(plans, data, period_label, payees)
         statements = [s for s in (book.statement(*key) for key in work.keys) if s is not None]
+        book.close()
         statements.sort(key=statement_order)
         return CalculationResult(period_label, tuple(statements), work.notes)
 
@@ -200,6 +202,12 @@ class StatementBook:
         they share the credits instead of each crediting again)."""
         for family_id in self.families:
             self._credits_of(family_id)
+
+    def close(self) -> None:
+        """Drop the evaluators once every statement is out.  Each points back to the book (for
+        earnings of reports): left alone, that cycle keeps the whole book, credits and all,
+        for the cyclic garbage collector instead of freeing it at once."""
+        self._evaluators.clear()
 
     def assigned(self, family_id: str) -> list[str]:
         return sorted(payee for plan, payee in self._assignments if plan == family_id)
