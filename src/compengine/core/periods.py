@@ -7,12 +7,12 @@ in Q2, never in both Q1 and Q2.
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
-
-import pendulum
+from functools import lru_cache
 
 from compengine.core.errors import PeriodError
 
@@ -29,11 +29,14 @@ class PeriodKind(Enum):
 
     @property
     def months(self) -> int:
-        return {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.YEAR: 12}[self]
+        return _MONTHS[self.value]
 
     @property
     def per_year(self) -> int:
-        return 12 // self.months
+        return 12 // _MONTHS[self.value]
+
+
+_MONTHS = {"monthly": 1, "quarterly": 3, "yearly": 12}  # by value: an enum's own hash is a Python call
 
 
 class Window(Enum):
@@ -46,8 +49,13 @@ class Window(Enum):
 
 
 def add_months(day: date, months: int) -> date:
-    moved = pendulum.Date(day.year, day.month, day.day).add(months=months)
-    return date(moved.year, moved.month, moved.day)
+    """`day` moved by whole months, kept inside the month it lands in (Jan 31 + 1 month is
+    Feb 28 or 29), as pendulum's `add(months=...)` does, in plain date arithmetic: periods are
+    worked out by the hundred thousand."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,18 +111,13 @@ class FiscalCalendar:
         return day.year if day.month >= self.start_month else day.year - 1
 
     def period(self, kind: PeriodKind, fiscal_year: int, index: int) -> Period:
-        if not 1 <= index <= kind.per_year:
-            raise PeriodError(f"a fiscal year has {kind.per_year} {kind.value} periods, not {index}")
-        start = add_months(self.year_start(fiscal_year), (index - 1) * kind.months)
-        return Period(kind, fiscal_year, index, start, add_months(start, kind.months))
+        return _period(self, kind, fiscal_year, index)
 
     def period_containing(self, kind: PeriodKind, day: date) -> Period:
-        fiscal_year = self.fiscal_year_of(day)
-        months_in = (day.month - self.start_month) % 12
-        return self.period(kind, fiscal_year, months_in // kind.months + 1)
+        return _period_containing(self, kind, day)
 
     def periods_of_year(self, kind: PeriodKind, fiscal_year: int) -> list[Period]:
-        return [self.period(kind, fiscal_year, i) for i in range(1, kind.per_year + 1)]
+        return list(_periods_of_year(self, kind, fiscal_year))
 
     def window(self, window: Window, period: Period) -> tuple[date, date]:
         """The half-open date range a window covers when `period` is being calculated."""
@@ -147,3 +150,28 @@ class FiscalCalendar:
         if found is not kind:
             raise PeriodError(f"{label!r} is a {found.value} period but the plan is calculated {kind.value}")
         return self.period(kind, year, index)
+
+
+# Periods are immutable and asked for over and over (per payee, per credit, per day), so each
+# is made once per calendar and kept.  The caches are bounded: a process that walks many
+# years of days keeps only the recent ones.
+
+
+@lru_cache(maxsize=4096)
+def _period(calendar: FiscalCalendar, kind: PeriodKind, fiscal_year: int, index: int) -> Period:
+    if not 1 <= index <= kind.per_year:
+        raise PeriodError(f"a fiscal year has {kind.per_year} {kind.value} periods, not {index}")
+    start = add_months(calendar.year_start(fiscal_year), (index - 1) * kind.months)
+    return Period(kind, fiscal_year, index, start, add_months(start, kind.months))
+
+
+@lru_cache(maxsize=65536)
+def _period_containing(calendar: FiscalCalendar, kind: PeriodKind, day: date) -> Period:
+    fiscal_year = calendar.fiscal_year_of(day)
+    months_in = (day.month - calendar.start_month) % 12
+    return _period(calendar, kind, fiscal_year, months_in // kind.months + 1)
+
+
+@lru_cache(maxsize=1024)
+def _periods_of_year(calendar: FiscalCalendar, kind: PeriodKind, fiscal_year: int) -> tuple[Period, ...]:
+    return tuple(_period(calendar, kind, fiscal_year, i) for i in range(1, kind.per_year + 1))
