@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Any
 
 from compengine.core.money import DECIMAL_CONTEXT
@@ -44,9 +44,14 @@ class Term:
 
     @property
     def value(self) -> Decimal:
-        with localcontext(DECIMAL_CONTEXT):  # the engine's precision, whoever asks (traces are built later)
-            product = self.quantity * self.rate
+        product = _CONTEXT.multiply(self.quantity, self.rate)  # the engine's precision, whoever asks (traces are built later)
         return product if self.sign > 0 else product.copy_negate()
+
+
+#: The engine's context, for `Term.value`: asking a context to multiply is `*` under
+#: `localcontext(...)` without switching contexts per term.  A copy, so the flags it raises
+#: never reach the shared `DECIMAL_CONTEXT`.
+_CONTEXT = DECIMAL_CONTEXT.copy()
 
 
 @dataclass(frozen=True, slots=True)
