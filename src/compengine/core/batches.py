@@ -31,6 +31,7 @@ from compengine.core.calculation import StatementBook, Work, plan_work
 from compengine.core.data import Dataset
 from compengine.core.errors import CompengineError
 from compengine.core.evaluation import Statement
+from compengine.core.gcpause import paused_gc
 from compengine.core.money import DECIMAL_CONTEXT
 from compengine.core.periods import Period
 from compengine.core.plan import CompiledPlan
@@ -60,16 +61,19 @@ def evaluate(
 ) -> Evaluated[T]:
     """`convert(statement)` for every statement `calculate` would give, in the same order,
     evaluated by `workers` processes."""
-    with localcontext(DECIMAL_CONTEXT):
+    with localcontext(DECIMAL_CONTEXT), paused_gc():  # (as `calculate`: see core/gcpause.py)
         book, work = plan_work(plans, data, period_label, payees)
-        context = _fork_context()
-        if workers > 1 and context is not None and len(work.keys) > 1:
-            book.credit_all()
-            found = _in_workers(context, book, work, convert, workers)
-            if found is not None:
-                return Evaluated([part for _, part in sorted(found, key=lambda item: item[0])], work.notes)
-        ordered = _evaluate_batch(book, work.keys, convert)
-        return Evaluated([part for _, part in sorted(ordered, key=lambda item: item[0])], work.notes)
+        try:
+            context = _fork_context()
+            found = None
+            if workers > 1 and context is not None and len(work.keys) > 1:
+                book.credit_all()
+                found = _in_workers(context, book, work, convert, workers)
+            if found is None:
+                found = _evaluate_batch(book, work.keys, convert)
+        finally:
+            book.close()
+        return Evaluated([part for _, part in sorted(found, key=lambda item: item[0])], work.notes)
 
 
 def _evaluate_batch(book: StatementBook, keys: Sequence[Key], convert: Callable[[Statement], T]) -> list[tuple[tuple[str, str], T]]:
