@@ -346,6 +346,26 @@ def test_a_ruling_is_never_paid_by_two_open_periods(database: Database) -> None:
     assert [e.amount for e in service.ledger("P009") if e.kind == "ruling"] == [Decimal("3042.60")]
 
 
+def test_an_adjustment_of_a_line_a_ruling_adjusted_too_is_flagged_before_approval(database: Database, tmp_path: Path) -> None:
+    # the engine does not net a ruling against a later correction of the same facts: it warns
+    service, run_id = closed_q1(database)
+    dispute_id = upheld(database, run_id).event.dispute_id
+    cycle(service, Q2)
+    corrected = tmp_path / "corrected"
+    corrected.mkdir()
+    (corrected / "deals.csv").write_text((COMPANY_DIR / "deals.csv").read_text().replace("P009:60%;P004:40%", ""))
+    facts.load(database, corrected)
+
+    service.open(Q3)
+    summary = service.calculate(Q3)
+
+    warning = [note for note in summary.notes if f"dispute {dispute_id}'s ruling adjusted it by 3042.60 USD" in note]
+    assert warning == [
+        f"P009's new_business of 2026-Q1 is adjusted by 3042.60 USD, and dispute {dispute_id}'s ruling adjusted it by 3042.60 USD: "
+        "check the two do not pay the same correction twice before approving"
+    ]
+
+
 def test_the_run_that_pays_a_ruling_replays_exactly(database: Database) -> None:
     service, run_id = closed_q1(database)
     upheld(database, run_id)

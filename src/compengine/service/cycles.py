@@ -246,7 +246,8 @@ class PayoutCycles:
             _ruling_row(connection, period, r) for r in _rulings_due(connection, plans.versions, period, knowledge_time, ledger_time)
         ]
         record = _record(period, as_of, known, plans.record, statements, lines + adjustments + rulings)
-        return _Computed(record, lines + adjustments + rulings, statements, evaluated.notes, len(adjustments), len(rulings))
+        notes = evaluated.notes + _ruled_and_adjusted(connection, adjustments, knowledge_time)
+        return _Computed(record, lines + adjustments + rulings, statements, notes, len(adjustments), len(rulings))
 
     def _closed_before(
         self, connection: Connection, plans: Sequence[CompiledPlan], period: str, at: datetime | None
@@ -635,6 +636,23 @@ def _ruling_row(connection: Connection, period: str, adjustment: RulingAdjustmen
         adjustment.adjusts_period,
         adjustment.run_id,
     )
+
+
+def _ruled_and_adjusted(connection: Connection, adjustments: Sequence[LineRow], made_by: datetime) -> tuple[str, ...]:
+    """A warning for every prior-period adjustment of a line an upheld ruling has adjusted
+    too: the engine does not net the two (docs/disputes.md), so finance checks it is not
+    paid twice before approving."""
+    ruled = {(r.payee_id, r.plan_id, r.component, r.adjusts_period): r for r in ruling_adjustments_made_by(connection, made_by)}
+    notes = []
+    for row in adjustments:
+        ruling = ruled.get((row.payee_id, row.plan_id, row.component, row.adjusts_period or ""))
+        if ruling is not None:
+            notes.append(
+                f"{row.payee_id}'s {row.component} of {row.adjusts_period} is adjusted by {format(row.amount, 'f')} {row.currency}, "
+                f"and dispute {ruling.dispute_id}'s ruling adjusted it by {format(ruling.amount, 'f')} {ruling.currency}: "
+                "check the two do not pay the same correction twice before approving"
+            )
+    return tuple(notes)
 
 
 def _paid_ruling(connection: Connection, lines: Sequence[StoredLine]) -> int | None:

@@ -230,6 +230,8 @@ def what_if(db: Database, dispute_id: int, overlay: Any, actor: int | None) -> D
         raise OverlayError(f"with the what-if, the data would not load: {'; '.join(str(issue) for issue in error.issues)}") from None
     try:
         result = _calculate(overlaid_plans, overlaid, run.as_of, run.period)
+    except ArithmeticError:
+        raise OverlayError("the period cannot be calculated with the what-if: a number in it is too large to calculate with") from None
     except (DataError, EvaluationError, PeriodError) as error:
         raise OverlayError(f"the period cannot be calculated with the what-if: {error}") from None
     lines = diff(original, result, dispute.payee_id, {line_id: amount for line_id, (amount, _) in recorded.items()})
