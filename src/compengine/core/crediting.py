@@ -11,15 +11,13 @@ deal) or once per path.  Every credit keeps its paths for the trace.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from compengine.core.data import Deal, Payee
+from compengine.core.data import Deal, Payee, collector_paused
 from compengine.core.errors import EvaluationError
 from compengine.core.fx import FxTable, FxUse
 from compengine.core.hierarchy import Hierarchy
@@ -279,24 +277,6 @@ class _SplitPaths(NamedTuple):
 _OWNER = CreditPath("owner", ONE)
 _OVERLAY = CreditPath("overlay", ONE)
 _SORT_KEY = attrgetter("date", "deal.id", "id")  # Credit.sort_key, without a Python call per credit
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while crediting.
-
-    Crediting allocates several small objects per credit and keeps most of them, but makes no
-    reference cycles, so the collector's repeated passes over the growing heap free nothing;
-    they were about 40% of the stage's time at 50,000 deals.  Whoever had it enabled gets it
-    back enabled (nested and concurrent uses included: only the outermost re-enables).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def credit_deals(

@@ -32,6 +32,7 @@ from compengine.core.data import (
     ReportingLine,
     RowRef,
     SplitShare,
+    collector_paused,
 )
 from compengine.core.errors import DataError, DataIssue
 from compengine.core.money import HUNDRED, ZERO, decimal_str, is_currency_code, parse_decimal
@@ -59,7 +60,7 @@ _QUOTA_PERIOD = re.compile(r"FY\d{4}|\d{4}-Q[1-4]|\d{4}-M(0[1-9]|1[0-2])")
 _SPLIT = re.compile(r"\s*([^:;]+?)\s*:\s*(\d+(?:\.\d+)?)\s*%\s*")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     file: str
     number: int
@@ -209,13 +210,14 @@ def dataset_from_records(tables: dict[str, list[dict[str, str]]], source: str) -
 
 
 def _build(tables: dict[str, list[_Row]], issues: list[DataIssue], hashes: dict[str, str]) -> Dataset:
-    payees = _payees(tables["payees.csv"], issues)
-    assignments = _assignments(tables["assignments.csv"], payees, issues)
-    quotas = _quotas(tables["quotas.csv"], payees, issues)
-    deals = _deals(tables["deals.csv"], payees, issues)
-    lines = _reporting_lines(tables["reporting_lines.csv"], payees, issues)
-    rates = _exchange_rates(tables["exchange_rates.csv"], issues)
-    inputs = _inputs(tables["inputs.csv"], payees, issues)
+    with collector_paused():
+        payees = _payees(tables["payees.csv"], issues)
+        assignments = _assignments(tables["assignments.csv"], payees, issues)
+        quotas = _quotas(tables["quotas.csv"], payees, issues)
+        deals = _deals(tables["deals.csv"], payees, issues)
+        lines = _reporting_lines(tables["reporting_lines.csv"], payees, issues)
+        rates = _exchange_rates(tables["exchange_rates.csv"], issues)
+        inputs = _inputs(tables["inputs.csv"], payees, issues)
     if issues:
         raise DataError(issues)
     return Dataset(payees, tuple(deals), tuple(assignments), tuple(quotas), hashes, tuple(lines), tuple(rates), tuple(inputs))
