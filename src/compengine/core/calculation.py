@@ -28,7 +28,7 @@ from compengine.core.money import DECIMAL_CONTEXT, decimal_str
 from compengine.core.periods import Period
 from compengine.core.plan import AttributeDef, CompiledPlan, EarningsDef, PlanFamily
 from compengine.core.scope import PayeeFacts
-from compengine.core.units import Kind
+from compengine.core.units import Kind, Type
 from compengine.core.values import MISSING, parse_value
 
 RESULT_FORMAT = "compengine.result/1"
@@ -173,7 +173,8 @@ class StatementBook:
         self.data = data
         self.hierarchy = Hierarchy(data.reporting_lines)
         self.fx = FxTable(data.exchange_rates)
-        self._typed = {family_id: [typed_attributes(v, data) for v in family.versions] for family_id, family in families.items()}
+        parsed: dict[tuple[str, Type], Any] = {}  # shared by every version: most cells repeat
+        self._typed = {family_id: [typed_attributes(v, data, parsed) for v in family.versions] for family_id, family in families.items()}
         self._assignments: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
         for assignment in data.assignments:
             self._assignments[(assignment.plan_id, assignment.payee_id)].append(assignment)
@@ -314,13 +315,18 @@ def _unknown_plans(plans: Sequence[CompiledPlan], data: Dataset) -> list[str]:
     return notes
 
 
-def typed_attributes(plan: CompiledPlan, data: Dataset) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """Read the deal and payee attributes the plan declares; every bad cell is reported."""
+def typed_attributes(
+    plan: CompiledPlan, data: Dataset, parsed: dict[tuple[str, Type], Any] | None = None
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Read the deal and payee attributes the plan declares; every bad cell is reported.
+
+    `parsed` remembers each (cell text, type) read, so a value repeated across deals, or
+    across the versions of a plan, is parsed once (values are immutable, so sharing is safe).
+    """
     issues: list[DataIssue] = []
-    deals = {deal.id: _typed(plan.deal_attributes, deal.attributes, deal.ref, deal.id, issues, data) for deal in data.deals}
-    payees = {
-        payee.id: _typed(plan.payee_attributes, payee.attributes, payee.ref, payee.id, issues, data) for payee in data.payees.values()
-    }
+    memo: dict[tuple[str, Type], Any] = {} if parsed is None else parsed
+    deals = {deal.id: _typed(plan.deal_attributes, deal.attributes, deal.ref, issues, data, memo) for deal in data.deals}
+    payees = {payee.id: _typed(plan.payee_attributes, payee.attributes, payee.ref, issues, data, memo) for payee in data.payees.values()}
     if issues:
         raise DataError(issues)
     return deals, payees
@@ -330,12 +336,11 @@ def _typed(
     declared: Sequence[AttributeDef],
     raw: Mapping[str, str],
     ref: Any,
-    owner_id: str,
     issues: list[DataIssue],
     data: Dataset,
+    memo: dict[tuple[str, Type], Any],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    file, row = (ref.file, ref.row) if ref else ("data", None)
     for attribute in declared:
         text = raw.get(attribute.name)
         if text is None or text.strip() == "":
@@ -346,11 +351,19 @@ def _typed(
             else:
                 values[attribute.name] = MISSING  # an error only where a rule reads it
             continue
+        key = (text, attribute.type)
         try:
-            values[attribute.name] = parse_value(text, attribute.type)
-        except ValueError as error:
-            issues.append(DataIssue(file, row, attribute.name, f"{error} (a {attribute.type} is expected)"))
-            continue
+            values[attribute.name] = memo[key]
+        except KeyError:
+            try:
+                values[attribute.name] = memo[key] = parse_value(text, attribute.type)
+            except ValueError as error:  # not remembered: each bad cell is reported
+                issues.append(DataIssue(*_where(ref), attribute.name, f"{error} (a {attribute.type} is expected)"))
+                continue
         if attribute.type.kind is Kind.PAYEE and values[attribute.name] not in data.payees:
-            issues.append(DataIssue(file, row, attribute.name, f"there is no payee {text!r}"))
+            issues.append(DataIssue(*_where(ref), attribute.name, f"there is no payee {text!r}"))
     return values
+
+
+def _where(ref: Any) -> tuple[str, int | None]:
+    return (ref.file, ref.row) if ref else ("data", None)
