@@ -239,7 +239,7 @@ def _per_credit(
 ) -> tuple[Decimal, list[CreditPayout], dict[str, Decimal]]:
     """Pay each credit of the period, in the declared order, under the plan version in force on
     its date (a revision during the period changes how later credits are paid)."""
-    credits = scope.facts.credits.get(basis.credit, [])
+    facts = scope.facts
     period = scope.period
     cover = scope.cover
     tiered = isinstance(component.reward, TieredReward) or any(
@@ -248,19 +248,14 @@ def _per_credit(
     position = ZERO
     if tiered:
         run_start, _ = scope.window_range(basis.running)
-        on_plan = scope.facts.on_plan
-        for credit in credits:
-            if (
-                run_start <= credit.date < period.start
-                and on_plan(scope.plan, credit.date)
-                and (basis.filter is None or basis.filter(CreditScope(scope, credit)))
-            ):
+        on_plan = facts.on_plan
+        for credit in facts.credits_between(basis.credit, run_start, period.start):
+            if on_plan(scope.plan, credit.date) and (basis.filter is None or basis.filter(CreditScope(scope, credit))):
                 position += credit.amount
     current: list[tuple[tuple[Any, ...], CreditScope]] = []
-    for credit in credits:
-        if not (period.start <= credit.date < period.end):
-            continue
-        if cover is not None and not cover.full and not cover.contains(credit.date):
+    partial = cover is not None and not cover.full
+    for credit in facts.credits_between(basis.credit, period.start, period.end):
+        if partial and not cover.contains(credit.date):  # type: ignore[union-attr]
             continue  # dated while the payee was not on this plan
         version = family.at(credit.date) or scope.plan
         cscope = CreditScope(scope, credit, version if version is not scope.plan else None)
@@ -276,9 +271,12 @@ def _per_credit(
     weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
     subtotal = ZERO
     policy = scope.plan.header.rounding
+    paying_under: dict[int, Component] = {}  # the component as each version in view defines it
     for _, cscope in current:
         credit = cscope.credit
-        paying = component_named(cscope.plan, component.name) or component
+        paying = paying_under.get(id(cscope.plan))
+        if paying is None:
+            paying = paying_under[id(cscope.plan)] = component_named(cscope.plan, component.name) or component
         reward = paying.reward
         pays = paying.during is None or paying.during.contains(credit.date)
         if isinstance(reward, TieredReward):

@@ -8,11 +8,13 @@ recorded so the trace can show every value a line depended on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
 from compengine.core.coverage import Coverage, Run, coverage, spread
@@ -287,6 +289,19 @@ class PayeeFacts:
 
     covers: dict[tuple[str, str], Coverage | None] = field(default_factory=dict, compare=False)  # memo
     days_on: dict[tuple[str, date], bool] = field(default_factory=dict, compare=False)  # memo
+    dates: dict[str, list[date] | None] = field(default_factory=dict, compare=False)  # memo: credit dates by rule
+
+    def credits_between(self, rule: str, start: date, end: date) -> Sequence[Credit]:
+        """The rule's credits dated in `[start, end)`, in their order: a slice found by
+        bisection rather than a scan of the whole year's credits for every period."""
+        credits = self.credits.get(rule, ())
+        if rule not in self.dates:
+            found = [c.date for c in credits]
+            self.dates[rule] = found if all(a <= b for a, b in pairwise(found)) else None
+        days = self.dates[rule]
+        if days is None:  # not in date order after all: scan
+            return [c for c in credits if start <= c.date < end]
+        return credits[bisect_left(days, start) : bisect_left(days, end)]
 
     def coverage_of(self, plan: CompiledPlan, period: Period) -> Coverage | None:
         key = (plan.id, period.label)
@@ -343,7 +358,7 @@ class PeriodScope(Scope):
     def credits_in(self, rule: str, window: Window) -> list[Credit]:
         start, end = self.window_range(window)
         on_plan, plan = self.facts.on_plan, self.plan  # credits dated while off the plan do not count for it
-        return [c for c in self.facts.credits.get(rule, ()) if start <= c.date < end and on_plan(plan, c.date)]
+        return [c for c in self.facts.credits_between(rule, start, end) if on_plan(plan, c.date)]
 
     def _period_value(self, definition: Any) -> Any:
         if isinstance(definition, MeasureDef):
