@@ -8,6 +8,7 @@ at exactly the level the plan names and `allocate` wherever a rounded total has 
 from __future__ import annotations
 
 import decimal
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -69,9 +70,9 @@ def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal) -> li
     if sum(weights, ZERO) == total and all(w == w.quantize(quantum) for w in weights):
         return list(weights)
     # Exact integer arithmetic (no Fraction: its gcd on every operation was the cost): every
-    # weight as a whole number of 10**-places, where `places` is the finest any weight has.
+    # weight as a whole number of 1/scale, scale being the common denominator of them all.
     ratios = [w.as_integer_ratio() for w in weights]
-    scale = 10 ** max(_places(w) for w in weights)
+    scale = math.lcm(*(denominator for _, denominator in ratios))
     units = [numerator * (scale // denominator) for numerator, denominator in ratios]
     total_n, total_d = total.as_integer_ratio()
     quantum_n, quantum_d = quantum.as_integer_ratio()
@@ -95,13 +96,6 @@ def allocate(total: Decimal, weights: Sequence[Decimal], quantum: Decimal) -> li
     for i in order[:left]:
         floors[i] += 1
     return [Decimal(part) * quantum for part in floors]
-
-
-def _places(value: Decimal) -> int:
-    """Digits after the point in `value` as written (0 for whole numbers and 1E+3)."""
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int), value  # finite: weights and totals are never NaN or infinite
-    return max(-exponent, 0)
 
 
 def round_shared(values: Sequence[Decimal], policy: RoundingPolicy) -> list[Decimal]:
