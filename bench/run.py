@@ -219,7 +219,7 @@ def child_compile(runs: int) -> Json:
     }
 
 
-def child_e2e(folder: str, quarter: int, url: str, schema: str | None, progress: str) -> Json:
+def child_e2e(folder: str, quarter: int, url: str, schema: str | None, progress: str, workers: int = 1) -> Json:
     """One quarter through the real service path on a fresh database, stage by stage.
 
     The calculate call is timed as a whole and, inside it, by wrapping the functions the
@@ -254,29 +254,38 @@ def child_e2e(folder: str, quarter: int, url: str, schema: str | None, progress:
     with watch.stage("publish plans"):
         for path in PLAN_FILES:
             plans.publish(db, str(path), by="bench")
-    cycles = PayoutCycles(db)
+    cycles = PayoutCycles(db, workers=workers) if workers > 1 else PayoutCycles(db)
     with watch.stage("open cycle"):
         cycles.open(label)
     save()
     inner = Stopwatch()
+    # the service evaluates through core.batches.evaluate (traces built inside it, per
+    # statement) or, before it existed, core.calculation.calculate (traces built after)
+    traces_inside = hasattr(cycles_module, "evaluate")
+    whole = "evaluate" if traces_inside else "calculate"
     for owner, name, stage in (
         (cycles_module, "as_known_at", "read facts"),
         (cycles_module, "published_at", "compile published plans"),
-        (cycles_module, "calculate", "credit + evaluate"),
+        (cycles_module, whole, "credit + evaluate"),
         (cycles_module, "build_line_trace", "build traces"),
         (cycles_module, "trace_json", "build traces"),
         (cycles_module, "write_run", "persist run + traces"),
         (calculation_module, "typed_attributes", "type attributes"),
         (Crediting, "credit", "credit"),
     ):  # timing wrappers around what the service calls (this process only; src/ is unchanged)
-        setattr(owner, name, inner.wrap(stage, getattr(owner, name)))
+        if hasattr(owner, name):
+            setattr(owner, name, inner.wrap(stage, getattr(owner, name)))
     collector.seconds, collector.full = 0.0, 0
     with watch.stage("calculate"):
         summary = cycles.calculate(label)
     out["calculate_gc_s"], out["calculate_gc_full_collections"] = collector.seconds, collector.full
     seconds = dict(inner.seconds)
     # crediting and typing attributes run inside calculate(): evaluation is what is left
-    seconds["evaluate"] = seconds.pop("credit + evaluate") - seconds.get("credit", 0.0) - seconds.get("type attributes", 0.0)
+    inside = seconds.get("credit", 0.0) + seconds.get("type attributes", 0.0)
+    if traces_inside:
+        inside += seconds.get("build traces", 0.0)
+    seconds["evaluate"] = seconds.pop("credit + evaluate", 0.0) - inside
+    out["workers"] = workers  # (with workers, crediting is in this process, evaluation and traces in theirs)
     order = ("read facts", "compile published plans", "type attributes", "credit", "evaluate", "build traces", "persist run + traces")
     parts = {name: seconds.get(name, 0.0) for name in order}
     parts["seal, hash, other"] = watch.seconds["calculate"] - sum(parts.values())
@@ -314,35 +323,55 @@ def child_profile(folder: str, quarter: int, out_path: str, top: int) -> Json:
 
     plans = load_plans([str(p) for p in PLAN_FILES]).plans
     dataset = load_dataset(folder)
-    profiler = cProfile.Profile()
-    began = time.perf_counter()
-    profiler.enable()
-    result = calculate(plans, dataset, f"2026-Q{quarter}")
-    for statement in result.statements:
-        for line in statement.lines:
-            trace_json(build_line_trace(statement, line))
-    profiler.disable()
-    wall = time.perf_counter() - began
-    profiler.dump_stats(out_path)
-    stats = pstats.Stats(out_path)
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    total = sum(own for (_, _, own, _, _) in raw.values())  # every function's own time: all the profiled time
-    rows = []
-    for (file, line, name), (_, calls, own, cumulative, _) in raw.items():
-        rows.append(
-            {
-                "function": name,
-                "where": f"{_short(file)}:{line}",
-                "calls": calls,
-                "own_pct": 100 * own / total,
-                "cumulative_pct": 100 * cumulative / total,
-                "what": _doc_of(file, line, name),
-            }
-        )
-    mine = [r for r in rows if "compengine" in r["where"] or r["where"].startswith("bench")]
-    by_cumulative = sorted(mine, key=lambda r: -r["cumulative_pct"])
-    by_own = sorted(rows, key=lambda r: -r["own_pct"])
-    return {"wall_s": wall, "profiled_s": total, "by_cumulative": by_cumulative[:top], "by_own": by_own[:top]}
+    collector = GcClock()
+
+    def profiled(path: str) -> tuple[float, list[Json]]:
+        profiler = cProfile.Profile()
+        began = time.perf_counter()
+        profiler.enable()
+        result = calculate(plans, dataset, f"2026-Q{quarter}")
+        for statement in result.statements:
+            for line in statement.lines:
+                trace_json(build_line_trace(statement, line))
+        profiler.disable()
+        wall = time.perf_counter() - began
+        profiler.dump_stats(path)
+        raw: dict[Any, Any] = pstats.Stats(path).stats  # type: ignore[attr-defined]
+        total = sum(own for (_, _, own, _, _) in raw.values())  # every function's own time: all the profiled time
+        rows = []
+        for (file, line, name), (_, calls, own, cumulative, _) in raw.items():
+            where = f"{_short(file)}:{line}"
+            rows.append(
+                {
+                    "function": name,
+                    "where": where,
+                    "calls": calls,
+                    "own_pct": 100 * own / total,
+                    "cumulative_pct": 100 * cumulative / total,
+                    "what": _doc_of(file, line, name),
+                }
+            )
+        return wall, rows
+
+    wall, rows = profiled(out_path)
+    gc_s, gc_full = collector.seconds, collector.full
+    # the collector's pauses are charged to whatever function allocated at the time; a second
+    # profile with it off shows where the interpreter's own work goes
+    gc.disable()
+    try:
+        wall_off, rows_off = profiled(out_path.replace(".pstats", "-gc-off.pstats"))
+    finally:
+        gc.enable()
+    mine = [r for r in rows if "compengine" in r["where"]]
+    return {
+        "wall_s": wall,
+        "gc_s": gc_s,
+        "gc_full_collections": gc_full,
+        "wall_gc_off_s": wall_off,
+        "by_cumulative": sorted(mine, key=lambda r: -r["cumulative_pct"])[:top],
+        "by_own": sorted(rows, key=lambda r: -r["own_pct"])[:top],
+        "by_own_gc_off": sorted(rows_off, key=lambda r: -r["own_pct"])[:top],
+    }
 
 
 def _short(file: str) -> str:
@@ -372,11 +401,53 @@ def _doc_of(file: str, line: int, name: str) -> str:
     return following.strip('"').split(". ")[0].rstrip(".")
 
 
+def child_workers(folder: str, quarter: int, runs: int, workers: int) -> Json:
+    """core.batches.evaluate (all three plans, each line traced) with one worker and with
+    `workers`, alternately; the results must be identical."""
+    from compengine.core.batches import evaluate
+    from compengine.core.evaluation import Statement
+    from compengine.core.trace import build_line_trace, trace_json
+    from compengine.io.csv_data import load_dataset
+    from compengine.lang.loader import load_plans
+
+    plans = load_plans([str(p) for p in PLAN_FILES]).plans
+    dataset = load_dataset(folder)
+
+    def convert(statement: Statement) -> tuple[str, str, tuple[tuple[str, str, Json], ...]]:
+        lines = tuple((line.id, format(line.amount, "f"), trace_json(build_line_trace(statement, line))) for line in statement.lines)
+        return statement.payee_id, statement.plan.id, lines
+
+    one: list[float] = []
+    many: list[float] = []
+    identical = True
+    for _ in range(runs):
+        began = time.perf_counter()
+        single = evaluate(plans, dataset, f"2026-Q{quarter}", convert, workers=1)
+        one.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        several = evaluate(plans, dataset, f"2026-Q{quarter}", convert, workers=workers)
+        many.append(time.perf_counter() - began)
+        identical = identical and single.parts == several.parts and single.notes == several.notes
+        statements = len(single.parts)
+        del single, several
+    return {
+        "workers": workers,
+        "one_s": one,
+        "many_s": many,
+        "speedups": [a / b for a, b in zip(one, many, strict=True)],
+        "identical": identical,
+        "statements": statements,
+        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
 CHILDREN: dict[str, Callable[..., Json]] = {
     "evaluate": child_evaluate,
     "compile": child_compile,
     "e2e": child_e2e,
     "profile": child_profile,
+    "workers": child_workers,
 }
 
 
@@ -417,7 +488,11 @@ def measure(args: argparse.Namespace) -> Json:
     """Every figure of one size; raises SystemExit (1) if engine and reference disagree."""
     payees, deals = (args.payees, args.deals) if args.payees else generate.SIZES[args.size]
     label = args.size if not args.payees else f"custom-{payees}x{deals}"
-    say = print if not args.quiet else (lambda *_: None)
+
+    def say(*text: object) -> None:
+        if not args.quiet:
+            print(*text, flush=True)
+
     began = time.perf_counter()
     folder, summary = data_folder(label, payees, deals, args.seed, args.cache)
     say(f"[{label}] data in {folder} ({summary['payees']} payees, {summary['deals']} deals)")
@@ -425,6 +500,7 @@ def measure(args: argparse.Namespace) -> Json:
     figures["machine"] = machine()
     figures["measured_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     figures["runs"] = args.runs
+    figures["source"] = source_state()
 
     # ---- evaluation (and the correctness gate: nothing is reported before it passes)
     say(f"[{label}] evaluation: engine and reference, {args.runs} run(s)...")
@@ -462,7 +538,7 @@ def measure(args: argparse.Namespace) -> Json:
     say(f"[{label}] engine {engine_s:.2f} s, reference {reference_s:.3f} s, ratio {median(ratios):.1f}x")
 
     # ---- workers
-    figures["workers"] = workers_figure(args.workers)
+    figures["workers"] = workers_figure(args, folder, say)
 
     # ---- compile
     if not args.skip_compile:
@@ -478,6 +554,7 @@ def measure(args: argparse.Namespace) -> Json:
     if args.profile:
         figures["profile"] = profile(args, folder, label)
     figures["bench_wall_s"] = time.perf_counter() - began
+    figures["load_average_at_end"] = os.getloadavg()
     return figures
 
 
@@ -501,6 +578,7 @@ def end_to_end(args: argparse.Namespace, kind: str, folder: Path, say: Callable[
             progress = f"{scratch}/progress.json"
             try:
                 arguments = {"folder": str(folder), "quarter": args.quarter, "url": url, "schema": schema, "progress": progress}
+                arguments["workers"] = args.e2e_workers
                 result, why = run_child("e2e", arguments, args.timeout)
                 if result is None:
                     partial = json.loads(Path(progress).read_text(encoding="utf-8")) if Path(progress).exists() else {}
@@ -529,21 +607,39 @@ def end_to_end(args: argparse.Namespace, kind: str, folder: Path, say: Callable[
         "trace_bytes_per_line": median([r["trace_bytes_per_line"] for r in runs]),
         "trace_json_bytes_per_line_sample": median([r["trace_json_bytes_per_line_sample"] for r in runs]),
         "lines": runs[0]["lines"],
+        "workers": runs[0].get("workers", 1),
         "statements": runs[0]["statements"],
         "fact_versions": runs[0]["fact_versions"],
     }
 
 
-def workers_figure(workers: int) -> Json:
-    """Parallel evaluation, measured only if the engine's calculate() takes a worker count."""
-    from compengine.core.calculation import calculate
-
-    if "workers" not in inspect.signature(calculate).parameters:
-        return {
-            "available": False,
-            "note": "not available: the engine has no parallel evaluation (core/calculation.calculate takes no worker count)",
-        }
-    return {"available": True, "note": f"calculate() takes workers; measurement with {workers} not written yet"}
+def workers_figure(args: argparse.Namespace, folder: Path, say: Callable[..., Any]) -> Json:
+    """Evaluation with `--workers` processes vs one, if the engine offers it (core.batches)."""
+    try:
+        from compengine.core import batches
+    except ImportError:
+        batches = None  # type: ignore[assignment]
+    evaluate = getattr(batches, "evaluate", None)
+    if evaluate is None or "workers" not in inspect.signature(evaluate).parameters:
+        return {"available": False, "note": "not available: the engine has no parallel evaluation"}
+    if args.workers < 2:
+        return {"available": True, "note": "not measured (--workers 1)"}
+    say(f"[workers] evaluation with 1 and {args.workers} worker processes, {args.runs} run(s)...")
+    arguments = {"folder": str(folder), "quarter": args.quarter, "runs": args.runs, "workers": args.workers}
+    found, why = run_child("workers", arguments, args.eval_timeout)
+    if found is None:
+        return {"available": True, "note": f"measurement {why}"}
+    speedup = median(found["speedups"])
+    found |= {"available": True, "speedup": speedup, "one_median_s": median(found["one_s"]), "many_median_s": median(found["many_s"])}
+    found["note"] = (
+        f"{speedup:.2f}× with {args.workers} workers ({found['one_median_s']:.2f} s → {found['many_median_s']:.2f} s), "
+        f"results {'identical' if found['identical'] else '**DIFFERENT**'}"
+    )
+    say(f"[workers] {found['note']}")
+    if not found["identical"]:
+        print("EVALUATION WITH WORKERS GIVES DIFFERENT RESULTS FROM ONE PROCESS", file=sys.stderr)
+        raise SystemExit(1)
+    return found
 
 
 def profile(args: argparse.Namespace, folder: Path, label: str) -> Json:
@@ -554,6 +650,19 @@ def profile(args: argparse.Namespace, folder: Path, label: str) -> Json:
 
 
 # ====================================================================== machine and report
+def source_state() -> Json:
+    """The commit measured, and any files under src/ changed but not committed at the time."""
+
+    def git(*command: str) -> str:
+        try:
+            return subprocess.run(["git", *command], cwd=BENCH.parent, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "src_uncommitted": dirty}
+
+
 def machine() -> Json:
     cpu = ""
     try:
@@ -578,6 +687,7 @@ def machine() -> Json:
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
+        "load_average": os.getloadavg(),  # 1, 5, 15 minutes: other work on the machine
     }
 
 
@@ -607,6 +717,14 @@ def write_report(results_dir: Path, out: Path) -> None:
             f"{mach['nproc']} CPUs ({mach['usable_cpus']} usable), {mach['memory']} RAM, "
             f"{mach['implementation']} {mach['python']}, {mach['platform']}"
         )
+        if "load_average" in mach:
+            before = ", ".join(f"{x:.1f}" for x in mach["load_average"])
+            after = ", ".join(f"{x:.1f}" for x in found[size].get("load_average_at_end", ()))
+            lines.append(f"  load average (1, 5, 15 min) at the start: {before}; at the end: {after}")
+        src = found[size].get("source")
+        if src:
+            dirty = f"; uncommitted changes in {', '.join(src['src_uncommitted'])}" if src["src_uncommitted"] else ""
+            lines.append(f"  engine at commit {src['commit']}{dirty}")
     lines += ["", "A shared, noisy machine: figures move by ±20% from run to run.", ""]
 
     # ---- targets
@@ -635,8 +753,10 @@ def write_report(results_dir: Path, out: Path) -> None:
         lines.append(f"| 3 | peak RSS at L ≤ 1.5× M | {l_peak:.0f} MB ({l_peak / m_peak:.2f}× M) | {_met(l_peak <= 1.5 * m_peak)} |")
     else:
         lines.append("| 3 | peak RSS at L ≤ 1.5× M | not measured (L not run) | — |")
-    workers = next((found[s]["workers"] for s in order), {"note": "not measured"})
-    lines.append(f"| 4 | 2 worker processes ≥ 1.6× one, identical results | {workers['note']} | — |")
+    for size in order:
+        w = found[size]["workers"]
+        ok = (w["speedup"] >= 1.6 and w["identical"]) if "speedup" in w else None
+        lines.append(f"| 4 | {w.get('workers', 2)} worker processes ≥ 1.6× one, identical results ({size}) | {w['note']} | {_met(ok)} |")
     compiled = next((found[s]["compile"] for s in reversed(order) if "big_plan_cold_s" in found[s].get("compile", {})), None)
     if compiled:
         lines.append(
@@ -713,6 +833,8 @@ def _size_section(f: Json) -> list[str]:
             continue
         each = ", ".join(f"{x:.1f}" for x in e2e["all_end_to_end_s"])
         rows.append((f"end to end on {kind} (load → statements)", f"{_s(e2e['end_to_end_s'], 1)} (runs: {each})"))
+        if e2e.get("workers", 1) > 1:
+            rows.append((f"end to end on {kind}: worker processes", str(e2e["workers"])))
         if "calculate_gc_s" in e2e:
             gc_note = f"{_s(e2e['calculate_gc_s'], 1)} ({e2e['calculate_gc_full_collections']} full collections)"
             rows.append((f"cyclic garbage collector during calculate on {kind}", gc_note))
@@ -748,17 +870,25 @@ def _profile_section(results_dir: Path, order: list[str], found: dict[str, Json]
     p = found[size]["profile"]
     lines.append(
         f"cProfile of evaluation with traces, all three plans, size {size}, 2026-Q{found[size]['quarter']} "
-        f"({p['wall_s']:.1f} s under the profiler); cumulative % of the profiled time.  "
-        f"The raw profile is written to bench/results/profile-{size}.pstats (not committed; `python -m pstats` reads it)."
+        f"({p['wall_s']:.1f} s under the profiler, of which {p.get('gc_s', 0):.1f} s in the cyclic garbage collector, "
+        f"{p.get('gc_full_collections', 0)} full collections; {p.get('wall_gc_off_s', 0):.1f} s with the collector off); "
+        "cumulative % of the profiled time (a manager's statement includes their reports' statements, evaluated on demand, "
+        "so the chain calculate → statement → _evaluate → _component → ... → lines_below nests).  "
+        f"The raw profiles are written to bench/results/profile-{size}*.pstats (not committed; `python -m pstats` reads them)."
     )
     lines += ["", "| # | function | where | cumulative % | own % | calls | what it does |", "|---|---|---|---|---|---|---|"]
     for i, r in enumerate(p["by_cumulative"], start=1):
         cells = f"{r['cumulative_pct']:.1f} | {r['own_pct']:.1f} | {r['calls']:,} | {r['what']}"
         lines.append(f"| {i} | `{r['function']}` | {r['where']} | {cells} |")
-    lines += ["", "Most time spent in the function itself (own %, any module):", ""]
-    lines += ["| # | function | where | own % | calls |", "|---|---|---|---|---|"]
-    for i, r in enumerate(p["by_own"][:15], start=1):
-        lines.append(f"| {i} | `{r['function']}` | {r['where']} | {r['own_pct']:.1f} | {r['calls']:,} |")
+    for key, title in (
+        ("by_own", "Most time spent in the function itself (own %, any module; collector pauses included):"),
+        ("by_own_gc_off", "The same with the garbage collector off (the interpreter's own work):"),
+    ):
+        if key not in p:
+            continue
+        lines += ["", title, "", "| # | function | where | own % | calls |", "|---|---|---|---|---|"]
+        for i, r in enumerate(p[key][:15], start=1):
+            lines.append(f"| {i} | `{r['function']}` | {r['where']} | {r['own_pct']:.1f} | {r['calls']:,} |")
     notes = results_dir / "profile-notes.md"
     if notes.exists():
         lines += ["", notes.read_text(encoding="utf-8").strip()]
@@ -775,6 +905,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; the median is reported")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--workers", type=int, default=2, help="worker processes to compare with one (if the engine offers it)")
+    parser.add_argument("--e2e-workers", type=int, default=1, help="worker processes of the end-to-end cycle (default 1)")
     parser.add_argument("--quarter", type=int, default=4, choices=(1, 2, 3, 4), help="the quarter of FY2026 to calculate")
     parser.add_argument("--postgres-url", default=os.environ.get("COMPENGINE_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--timeout", type=float, default=600, help="seconds before a measurement is stopped (and reported so)")
