@@ -17,9 +17,10 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from compengine.core.data import Deal, Payee, collector_paused
+from compengine.core.data import Deal, Payee
 from compengine.core.errors import EvaluationError
 from compengine.core.fx import FxTable, FxUse
+from compengine.core.gcpause import paused_gc
 from compengine.core.hierarchy import Hierarchy
 from compengine.core.money import ONE, ZERO
 from compengine.core.plan import CompiledPlan, CreditRule, PayeeMatch, RecipientKind
@@ -145,7 +146,7 @@ class Crediting:
     def credit(self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Credit]]:
         """Credits grouped by payee, in date order."""
         by_payee: dict[str, list[Credit]] = defaultdict(list)
-        with collector_paused():
+        with paused_gc():  # credits live long and make no cycles (see core/gcpause)
             for rule in self.plan.credits.values():
                 credit_deal = self._credit_deal
                 for deal in deals:

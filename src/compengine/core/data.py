@@ -7,9 +7,7 @@ problem found while evaluating can still be reported as "deals.csv row 12, field
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -146,22 +144,3 @@ class Dataset:
     reporting_lines: tuple[ReportingLine, ...] = ()
     exchange_rates: tuple[ExchangeRate, ...] = ()
     inputs: tuple[InputValue, ...] = ()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a dataset is built or its deals credited.
-
-    Both allocate a few small objects per row or credit and keep most of them, but make no
-    reference cycles, so the collector's repeated passes over the growing heap free nothing:
-    they were about 40% of crediting's time at 50,000 deals, and a third of validating them.
-    The collector is enabled again afterwards if it was before (a nested use leaves that to
-    the outermost one).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

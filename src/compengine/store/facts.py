@@ -19,8 +19,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select, text
 
-from compengine.core.data import Dataset, collector_paused
+from compengine.core.data import Dataset
 from compengine.core.errors import DataError, DataIssue
+from compengine.core.gcpause import paused_gc
 from compengine.io.csv_data import FILES, RETRACTIONS, dataset_from_rows, read_present_files
 from compengine.store.database import Database
 from compengine.store.schema import facts, loads
@@ -223,7 +224,7 @@ def rows_known_at(connection: Connection, knowledge_time: datetime) -> tuple[dic
         digest.update(f"{kind}\0{key}\0{version}\0{content_sha256}\n".encode())
         if content != RETRACTED:
             present.append((FILE_OF_KIND[kind], source_row, content))
-    with collector_paused():  # tens of thousands of small dicts, no cycles
+    with paused_gc():  # tens of thousands of small dicts, no cycles
         # every content is a JSON object: read them as one array, not one parse per row
         cells_of = json.loads("[" + ",".join(content for _, _, content in present) + "]")
         for (file, source_row, _), cells in zip(present, cells_of, strict=True):
