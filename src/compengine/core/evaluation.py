@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from compengine.core.crediting import Credit
@@ -254,18 +255,20 @@ def _per_credit(
                 position += credit.amount
     current: list[tuple[tuple[Any, ...], CreditScope]] = []
     partial = cover is not None and not cover.full
+    keep = basis.filter.fn if basis.filter is not None else None
+    order = [expr.fn for expr in basis.order]
     for credit in facts.credits_between(basis.credit, period.start, period.end):
         if partial and not cover.contains(credit.date):  # type: ignore[union-attr]
             continue  # dated while the payee was not on this plan
         version = family.at(credit.date) or scope.plan
         cscope = CreditScope(scope, credit, version if version is not scope.plan else None)
-        if not _passes(basis.filter, cscope):
+        if keep is not None and not keep(cscope):
             continue
         if component.during is not None and not component.during.contains(credit.date):
             if tiered:  # outside the window it pays nothing, but it still moves the running total
-                current.append((_order_key(basis, cscope), cscope))
+                current.append((_order_key(order, cscope), cscope))
             continue
-        current.append((_order_key(basis, cscope), cscope))
+        current.append((_order_key(order, cscope), cscope))
     current.sort(key=lambda item: item[0])
     payouts: list[CreditPayout] = []
     weights: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -327,13 +330,8 @@ def _fx_detail(credit: Credit) -> tuple[str, str, str, str, Decimal] | None:
     return (fx.source, fx.target, fx.rate_type, fx.day.isoformat(), fx.rate)
 
 
-def _passes(condition: Expression | None, scope: Scope) -> bool:
-    return condition is None or bool(condition(scope))
-
-
-def _order_key(basis: PerCreditBasis, cscope: CreditScope) -> tuple[Any, ...]:
-    credit = cscope.credit
-    return tuple(expr(cscope) for expr in basis.order) + credit.sort_key()
+def _order_key(order: list[Callable[[Any], Any]], cscope: CreditScope) -> tuple[Any, ...]:
+    return (*[fn(cscope) for fn in order], *cscope.credit.sort_key())
 
 
 def _flat_reward(reward: Any, cscope: CreditScope, credit: Credit) -> RewardDetail:
@@ -376,7 +374,7 @@ def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal,
     else:
         bands = _bands(reward, scope)
         if mode is TierMode.MARGINAL:
-            terms = [Term(f"band {s.band + 1}", s.amount, s.rate, band=s.band) for s in slices(bands, scale, before, after)]
+            terms = [Term(_band_label(s.band), s.amount, s.rate, band=s.band) for s in slices(bands, scale, before, after)]
         else:
             band_before, band_after = band_index(bands, scale, before), band_index(bands, scale, after)
             if before == 0:
@@ -389,8 +387,19 @@ def _tiered(reward: TieredReward, scope: Scope, before: Decimal, after: Decimal,
                     Term(f"less the running total before, at band {band_before + 1}", before, bands[band_before].rate, -1, band_before),
                 ]
     value = sum((t.value for t in terms), ZERO)
-    formula = f"{mode.value} tiers on the running total" if running else f"{mode.value} tiers"
-    return RewardDetail(mode.value, value, formula, tuple(terms), (before, after), None if reward.against is None else scale)
+    return RewardDetail(
+        mode.value, value, _tiers_formula(mode, running), tuple(terms), (before, after), None if reward.against is None else scale
+    )
+
+
+@lru_cache(maxsize=64)
+def _band_label(band: int) -> str:
+    return f"band {band + 1}"  # made once, not per credit
+
+
+@lru_cache(maxsize=16)
+def _tiers_formula(mode: TierMode, running: bool) -> str:
+    return f"{mode.value} tiers on the running total" if running else f"{mode.value} tiers"
 
 
 # ------------------------------------------------------------------ aggregate components

@@ -572,8 +572,13 @@ class CreditScope(Scope):
     __slots__ = ("attrs", "credit", "deal", "payee", "payee_attrs", "period_scope")
 
     def __init__(self, period_scope: PeriodScope, credit: Credit, plan: CompiledPlan | None = None):
-        super().__init__(plan or period_scope.plan, credit.date)
-        self.fx = credit.fx.rate if credit.fx is not None else None
+        # Scope.__init__ inlined: one of these is made per credit per component
+        self.plan = plan or period_scope.plan
+        self.date = credit.date
+        self.cache = {}
+        self.records = {}
+        fx = credit.fx
+        self.fx = fx.rate if fx is not None else None
         self.period_scope = period_scope
         self.credit = credit
         self.deal = credit.deal

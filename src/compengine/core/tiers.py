@@ -82,11 +82,16 @@ def slices(bands: Sequence[Band], scale: Decimal, start: Decimal, end: Decimal) 
         return []
     low, high = (start, end) if start < end else (end, start)
     pieces: list[Slice] = []
-    for i, band in enumerate(bands):
-        lower = None if i == 0 else _money_bound(band.lower, scale)
-        upper = None if i == len(bands) - 1 else _money_bound(band.upper, scale)
-        lo = low if lower is None else max(low, lower)
-        hi = high if upper is None else min(high, upper)
+    last = len(bands) - 1
+    for i, band in enumerate(bands):  # (per credit: bounds inlined; `b if b > a else a` is max(a, b) exactly)
+        lo = low
+        if i != 0 and band.lower is not None:
+            lower = band.lower * scale
+            lo = lower if lower > low else low
+        hi = high
+        if i != last and band.upper is not None:
+            upper = band.upper * scale
+            hi = upper if upper < high else high
         if hi > lo:
             pieces.append(Slice(i, lo, hi, hi - lo, band.rate))
     if start > end:
