@@ -16,9 +16,11 @@ from compengine.core.errors import EvaluationError
 
 
 class Hierarchy:
-    __slots__ = ("_lines", "_reports")
+    __slots__ = ("_chains", "_lines", "_reports")
 
     def __init__(self, lines: Iterable[ReportingLine]):
+        # a rollup asks for the same (payee, day) once per deal and credit rule: remember the answers
+        self._chains: dict[tuple[str, date, int | None], tuple[str, ...]] = {}
         self._lines: dict[str, list[ReportingLine]] = defaultdict(list)
         self._reports: dict[str, list[ReportingLine]] = defaultdict(list)
         for line in lines:
@@ -35,6 +37,13 @@ class Hierarchy:
 
     def chain(self, payee_id: str, day: date, levels: int | None) -> list[str]:
         """The managers above `payee_id` on `day`, nearest first, `levels` deep (None: all)."""
+        key = (payee_id, day, levels)
+        found = self._chains.get(key)
+        if found is None:
+            found = self._chains[key] = tuple(self._chain(payee_id, day, levels))
+        return list(found)
+
+    def _chain(self, payee_id: str, day: date, levels: int | None) -> list[str]:
         managers: list[str] = []
         current = payee_id
         while levels is None or len(managers) < levels:
