@@ -141,16 +141,18 @@ class Crediting:
         self._from = in_force.start
         self._until = in_force.end
         self._currency = plan.header.currency
-        self._splits: dict[str, _SplitPaths] = {}  # by deal id: the rules of a plan share them
+        self._splits: dict[str, _SplitPaths] = {}  # by deal id, for one call of `credit`: its rules share them
 
     def credit(self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Credit]]:
         """Credits grouped by payee, in date order."""
         by_payee: dict[str, list[Credit]] = defaultdict(list)
+        self._splits = {}  # another call may bring other deals under the same ids (a what-if)
         with paused_gc():  # credits live long and make no cycles (see core/gcpause)
             for rule in self.plan.credits.values():
                 credit_deal = self._credit_deal
                 for deal in deals:
                     credit_deal(rule, deal, attrs_of[deal.id], by_payee)
+        self._splits = {}
         for credits in by_payee.values():
             credits.sort(key=_SORT_KEY)
         return dict(by_payee)
