@@ -655,12 +655,12 @@ def source_state() -> Json:
 
     def git(*command: str) -> str:
         try:
-            return subprocess.run(["git", *command], cwd=BENCH.parent, capture_output=True, text=True, check=False).stdout.strip()
+            return subprocess.run(["git", *command], cwd=BENCH.parent, capture_output=True, text=True, check=False).stdout
         except OSError:
             return ""
 
     dirty = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines()]
-    return {"commit": git("rev-parse", "--short", "HEAD"), "src_uncommitted": dirty}
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(), "src_uncommitted": dirty}
 
 
 def machine() -> Json:
@@ -916,6 +916,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-compile", action="store_true")
     parser.add_argument("--profile", action="store_true", help="also profile evaluation with cProfile")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--report-only", action="store_true", help="only write the report from the results kept")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -923,6 +924,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         result = CHILDREN[args.child](**json.loads(args.child_args))
         Path(args.child_out).write_text(json.dumps(result), encoding="utf-8")
+        return 0
+    if args.report_only:
+        write_report(args.results_dir, args.report)
         return 0
     if bool(args.payees) != bool(args.deals):
         parser.error("give both --payees and --deals, or neither")
