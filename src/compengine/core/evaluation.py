@@ -336,21 +336,23 @@ def _order_key(order: list[Callable[[Any], Any]], cscope: CreditScope) -> tuple[
 
 def _flat_reward(reward: Any, cscope: CreditScope, credit: Credit) -> RewardDetail:
     if isinstance(reward, PaysReward):
-        return RewardDetail("pays", reward.amount(cscope), reward.amount.text)
+        return RewardDetail("pays", reward.amount.fn(cscope), reward.amount.text)
     assert isinstance(reward, RateReward)
-    rate = reward.rate(cscope)
+    rate = reward.rate.fn(cscope)
     term = Term("credited amount at rate", credit.amount, rate)
     return RewardDetail("rate", term.value, f"credited amount × {reward.rate.text}", (term,))
 
 
+# The per-credit paths below call compiled functions as `expr.fn(scope)`: the same call
+# without the `Expression.__call__` frame.
 def _bands(reward: TieredReward, scope: Scope) -> list[Band]:
-    return [Band(row.lower, row.upper, row.rate(scope)) for row in reward.rows]
+    return [Band(row.lower, row.upper, row.rate.fn(scope)) for row in reward.rows]
 
 
 def _scale(reward: TieredReward, scope: Scope) -> Decimal:
     if reward.against is None:
         return ONE
-    quota = reward.against(scope)
+    quota = reward.against.fn(scope)
     if quota <= 0:
         raise EvaluationError(
             f"attainment against {reward.against.text} is undefined: it is {quota}{scope._subject()}",
@@ -441,9 +443,9 @@ def _measure_weights(component: Component, scope: PeriodScope) -> dict[str, Deci
 # ------------------------------------------------------------------ steps
 def _apply_multipliers(component: Component, scope: Scope, value: Decimal, steps: list[Step]) -> Decimal:
     for multiplier in component.multipliers:
-        factor = multiplier.factor(scope)
+        factor = multiplier.factor.fn(scope)
         label = f"× {multiplier.factor.text}" + (f" when {multiplier.when.text}" if multiplier.when else "")
-        if multiplier.when is None or multiplier.when(scope):
+        if multiplier.when is None or multiplier.when.fn(scope):
             after = value * factor
             reason = "applies" if multiplier.when is None else f"applies: {_explain_condition(multiplier.when, scope)}"
             steps.append(Step("multiplier", label, value, after, factor, True, reason, multiplier.span))
@@ -496,7 +498,7 @@ def _true_up(component: Component, earned: Decimal, earlier: Decimal, steps: lis
 
 
 def _explain_condition(condition: Expression, scope: Scope) -> str:
-    shown = [f"{part.text} = {show(part(scope), part.type)}" for part in condition.parts if _visible(part, scope)]
+    shown = [f"{part.text} = {show(part.fn(scope), part.type)}" for part in condition.parts if _visible(part, scope)]
     return f"{condition.text}" + (f" ({', '.join(shown)})" if shown else "")
 
 
