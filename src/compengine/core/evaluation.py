@@ -249,9 +249,9 @@ def _per_credit(
     position = ZERO
     if tiered:
         run_start, _ = scope.window_range(basis.running)
-        on_plan = facts.on_plan
+        on_plan, throughout = facts.on_plan, facts.on_plan_throughout(scope.plan, run_start, period.start)
         for credit in facts.credits_between(basis.credit, run_start, period.start):
-            if on_plan(scope.plan, credit.date) and (basis.filter is None or basis.filter(CreditScope(scope, credit))):
+            if (throughout or on_plan(scope.plan, credit.date)) and (basis.filter is None or basis.filter(CreditScope(scope, credit))):
                 position += credit.amount
     current: list[tuple[tuple[Any, ...], CreditScope]] = []
     partial = cover is not None and not cover.full

@@ -290,6 +290,31 @@ class PayeeFacts:
     covers: dict[tuple[str, str], Coverage | None] = field(default_factory=dict, compare=False)  # memo
     days_on: dict[tuple[str, date], bool] = field(default_factory=dict, compare=False)  # memo
     dates: dict[str, list[date] | None] = field(default_factory=dict, compare=False)  # memo: credit dates by rule
+    throughout: dict[tuple[str, date, date], bool] = field(default_factory=dict, compare=False)  # memo
+
+    def on_plan_throughout(self, plan: CompiledPlan, start: date, end: date) -> bool:
+        """True if the payee was on `plan` every day of `[start, end)`, so `on_plan` need not be
+        asked day by day: each period there has one run covering all of it.  False when not,
+        or when unsure (a period whose coverage raises): callers then ask day by day."""
+        key = (plan.header.id, start, end)
+        found = self.throughout.get(key)
+        if found is None:
+            found = self.throughout[key] = self._covered(plan, start, end)
+        return found
+
+    def _covered(self, plan: CompiledPlan, start: date, end: date) -> bool:
+        header = plan.header
+        day = start
+        while day < end:
+            period = period_containing(header.calendar, header.period_kind, day)
+            try:
+                cover = self.coverage_of(plan, period)
+            except EvaluationError:
+                return False
+            if cover is None or not any(run.start <= period.start and period.end <= run.end for run in cover.runs):
+                return False
+            day = period.end
+        return True
 
     def credits_between(self, rule: str, start: date, end: date) -> Sequence[Credit]:
         """The rule's credits dated in `[start, end)`, in their order: a slice found by
@@ -357,8 +382,11 @@ class PeriodScope(Scope):
 
     def credits_in(self, rule: str, window: Window) -> list[Credit]:
         start, end = self.window_range(window)
-        on_plan, plan = self.facts.on_plan, self.plan  # credits dated while off the plan do not count for it
-        return [c for c in self.facts.credits_between(rule, start, end) if on_plan(plan, c.date)]
+        facts, plan = self.facts, self.plan  # credits dated while off the plan do not count for it
+        credits = facts.credits_between(rule, start, end)
+        if facts.on_plan_throughout(plan, start, end):
+            return list(credits)
+        return [c for c in credits if facts.on_plan(plan, c.date)]
 
     def _period_value(self, definition: Any) -> Any:
         if isinstance(definition, MeasureDef):
