@@ -118,7 +118,8 @@ def _in_workers(
             if part is None:
                 return None
             for key, order, converted, lines in part:
-                book.remember_lines(key[0], key[1], key[2].label, lines)
+                for label, period_lines in lines.items():
+                    book.remember_lines(key[0], key[1], label, period_lines)
                 if order is not None:
                     found.append((order, converted))  # type: ignore[arg-type]  # (what `convert` made: a T)
     return found
@@ -140,8 +141,9 @@ def _rounds(book: StatementBook, keys: Sequence[Key]) -> list[list[Key]]:
 
 
 #: A statement as a worker sends it back: its key, its place in statement order (None if the
-#: payee had no statement), what `convert` made of it, and its (component, amount) lines.
-Sent = tuple[Key, tuple[str, str] | None, object, tuple[tuple[str, Decimal], ...]]
+#: payee had no statement), what `convert` made of it, and the (component, amount) lines of
+#: every period evaluated for it, by label (the earlier periods of the year too).
+Sent = tuple[Key, tuple[str, str] | None, object, dict[str, tuple[tuple[str, Decimal], ...]]]
 
 
 def _run_batch(index: int) -> list[Sent] | None:
@@ -153,10 +155,10 @@ def _run_batch(index: int) -> list[Sent] | None:
         with localcontext(DECIMAL_CONTEXT):
             for key in batches[index]:
                 statement = book.statement(*key)
+                lines = book.evaluated_lines(key[0], key[1])
                 if statement is None:
-                    sent.append((key, None, None, ()))
+                    sent.append((key, None, None, lines))
                     continue
-                lines = tuple((line.component.name, line.amount) for line in statement.lines)
                 sent.append((key, (statement.payee_id, statement.plan.id), convert(statement), lines))
     except CompengineError:
         return None

@@ -198,6 +198,18 @@ class StatementBook:
         than evaluating the statement again."""
         self._known_lines[(family_id, payee_id, period_label)] = lines
 
+    def evaluated_lines(self, family_id: str, payee_id: str) -> dict[str, tuple[tuple[str, Decimal], ...]]:
+        """The (component, amount) lines of every period the payee's statement has been
+        evaluated for so far, by period label (a statement evaluates the earlier periods of
+        its fiscal year too): what another worker's managers need of it."""
+        evaluator = self._evaluators.get((family_id, payee_id))
+        if evaluator is None:
+            return {}
+        return {
+            label: () if statement is None else tuple((line.component.name, line.amount) for line in statement.lines)
+            for label, statement in evaluator.statements.items()
+        }
+
     def credit_all(self) -> None:
         """Credit every plan now rather than on first use (before forking workers, so that
         they share the credits instead of each crediting again)."""
