@@ -62,6 +62,16 @@ def test_rows_are_numbered_as_a_spreadsheet_shows_them(tmp_path: Path) -> None:
     ]
 
 
+def test_an_amount_with_more_digits_than_money_can_have_is_refused(tmp_path: Path) -> None:
+    too_many = "D2,P1,new,x,1000000000000000.00,USD,2026-01-01,,\n"
+    the_most = "D3,P1,new,x,999999999999999.999999999999999999,USD,2026-01-01,,\n"
+    deals = GOOD["deals.csv"] + too_many + the_most
+    assert problems(tmp_path, deals=deals) == [
+        "deals.csv row 3, field amount: '1000000000000000.00' has more digits than an amount, rate or quantity can have "
+        "(at most 15 before the decimal point and 18 after it)"
+    ]
+
+
 def test_split_shares_must_add_up_to_one_hundred_percent(tmp_path: Path) -> None:
     deals = GOOD["deals.csv"].replace("P1:60%;P2:40%", "P1:60%;P2:30%")
     assert problems(tmp_path, deals=deals) == ["deals.csv row 2, field splits: the shares add up to 90%, not 100%"]

@@ -25,6 +25,11 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
 
+#: The largest numbers data may hold: a quadrillion, to eighteen places.  Products and sums of
+#: such numbers stay well inside the engine's 34 digits, so a typo of extra zeros is refused
+#: at the door rather than failing a calculation later.
+MAX_WHOLE_DIGITS = 15
+MAX_FRACTION_DIGITS = 18
 _PLAIN_NUMBER = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -38,6 +43,12 @@ def parse_decimal(text: str) -> Decimal:
     cleaned = text.strip()
     if not _PLAIN_NUMBER.fullmatch(cleaned):
         raise ValueError(f"{text!r} is not a decimal number (write it like 1200 or 1,200.50)")
+    whole, _, fraction = cleaned.lstrip("-").replace(",", "").partition(".")
+    if len(whole.lstrip("0")) > MAX_WHOLE_DIGITS or len(fraction) > MAX_FRACTION_DIGITS:
+        raise ValueError(
+            f"{text!r} has more digits than an amount, rate or quantity can have "
+            f"(at most {MAX_WHOLE_DIGITS} before the decimal point and {MAX_FRACTION_DIGITS} after it)"
+        )
     return Decimal(cleaned.replace(",", ""))
 
 
