@@ -171,30 +171,38 @@ def run_row(connection: Connection, run_id: int) -> Any:
 
 
 def stored_lines(connection: Connection, run_id: int, payee_id: str | None = None) -> list[StoredLine]:
-    query = select(*(getattr(run_lines.c, c) for c in LINE_COLUMNS if c != "trace")).where(run_lines.c.run_id == run_id)
+    query = select(*_LINE_FIELDS).where(run_lines.c.run_id == run_id)
     if payee_id is not None:
         query = query.where(run_lines.c.payee_id == payee_id)
-    found = []
-    for row in connection.execute(query.order_by(run_lines.c.seq)):
-        attribution = tuple((deal, Decimal(amount)) for deal, amount in json.loads(row.attribution))
-        found.append(
-            StoredLine(
-                row.run_id,
-                row.seq,
-                row.line_id,
-                row.payee_id,
-                row.plan_id,
-                row.plan_version,
-                row.component,
-                row.kind,
-                Decimal(row.amount),
-                row.currency,
-                attribution,
-                row.adjusts_period,
-                row.adjusts_run_id,
-            )
-        )
-    return found
+    return [_stored_line(row) for row in connection.execute(query.order_by(run_lines.c.seq))]
+
+
+def stored_line(connection: Connection, run_id: int, line_id: str) -> StoredLine | None:
+    """One line of a run by its id (an index lookup), or None."""
+    row = connection.execute(select(*_LINE_FIELDS).where(run_lines.c.run_id == run_id, run_lines.c.line_id == line_id)).first()
+    return None if row is None else _stored_line(row)
+
+
+_LINE_FIELDS = [getattr(run_lines.c, c) for c in LINE_COLUMNS if c != "trace"]
+
+
+def _stored_line(row: Any) -> StoredLine:
+    attribution = tuple((deal, Decimal(amount)) for deal, amount in json.loads(row.attribution))
+    return StoredLine(
+        row.run_id,
+        row.seq,
+        row.line_id,
+        row.payee_id,
+        row.plan_id,
+        row.plan_version,
+        row.component,
+        row.kind,
+        Decimal(row.amount),
+        row.currency,
+        attribution,
+        row.adjusts_period,
+        row.adjusts_run_id,
+    )
 
 
 def stored_trace(connection: Connection, run_id: int, line_id: str) -> dict[str, Any]:

@@ -115,6 +115,7 @@ run_lines = Table(
     Column("attribution", Text, nullable=False),  # JSON: [[deal or "-", amount]]
     Column("trace", LargeBinary, nullable=False),  # zlib-compressed canonical JSON
     Index("ix_run_lines_payee", "run_id", "payee_id"),
+    Index("uq_run_lines_line", "run_id", "line_id", unique=True),
 )
 
 #: One payout cycle per period label: open → calculated → approved → closed.

@@ -28,7 +28,7 @@ from compengine.service.views import (
     statements_json,
 )
 from compengine.store.disputes import RULING
-from compengine.store.runs import StoredLine, run_row, stored_lines, stored_trace
+from compengine.store.runs import StoredLine, run_row, stored_line, stored_lines, stored_trace
 
 router = APIRouter(tags=["cycles"], responses=ERRORS)
 
@@ -165,9 +165,8 @@ def payroll(period: Period, caller: Annotated[Caller, Depends(allow(ADMIN, FINAN
 
 
 # ------------------------------------------------------------------ runs, statements, lines
-def _visible_lines(caller: Caller, run_id: int, payee_id: str | None) -> tuple[Any, list[StoredLine]]:
-    """The run and its lines the caller may see (of one payee if asked); a 404 for a run, or a
-    payee, they may not see, exactly as for one that does not exist."""
+def _visible_run(caller: Caller, run_id: int) -> Any:
+    """The run, if the caller may see it; a 404 exactly as for one that does not exist."""
     with caller.db.reading() as connection:
         try:
             run = run_row(connection, run_id)
@@ -176,6 +175,14 @@ def _visible_lines(caller: Caller, run_id: int, payee_id: str | None) -> tuple[A
     sees = caller.sees_run(run_id)
     if sees is False or (sees is None and run.status not in ("approved", "closed")):
         raise not_found(f"there is no run {run_id}")
+    return run
+
+
+def _visible_lines(caller: Caller, run_id: int, payee_id: str | None) -> tuple[Any, list[StoredLine]]:
+    """The run and its lines the caller may see (of one payee if asked); a 404 for a run, or a
+    payee, they may not see, exactly as for one that does not exist."""
+    run = _visible_run(caller, run_id)
+    sees = caller.sees_run(run_id)
     if payee_id is not None and sees is None and not caller.sees_statements_of(payee_id):
         raise not_found(f"run {run_id} has no statement of {payee_id}")
     with caller.db.reading() as connection:
@@ -218,9 +225,11 @@ def period_statements(period: Period, caller: Annotated[Caller, Depends(allow(*E
 
 
 def _line(caller: Caller, run_id: int, line_id: str) -> StoredLine:
-    _, lines = _visible_lines(caller, run_id, None)
-    found = next((line for line in lines if line.line_id == line_id), None)
-    if found is None:
+    """One line the caller may see; a 404 exactly as for a line that does not exist otherwise."""
+    _visible_run(caller, run_id)
+    with caller.db.reading() as connection:
+        found = stored_line(connection, run_id, line_id)
+    if found is None or (caller.sees_run(run_id) is None and not caller.sees_statements_of(found.payee_id)):
         raise not_found(f"run {run_id} has no line {line_id}")
     return found
 
