@@ -42,7 +42,7 @@ from compengine.core.plan import (
 )
 from compengine.core.records import Attribution, CreditPayout, InputRecord, RewardDetail, Step, Term
 from compengine.core.rounding import RoundingLevel, allocate, round_amount, round_shared
-from compengine.core.scope import CreditScope, PayeeFacts, PeriodScope, Scope, periods_of_year
+from compengine.core.scope import CreditScope, PayeeFacts, PeriodScope, Scope
 from compengine.core.tiers import Band, Point, TierMode, band_index, interpolate, slices
 from compengine.core.units import money
 from compengine.core.values import show
@@ -106,7 +106,7 @@ class PayeeEvaluator:
     def statement(self, period: Period) -> Statement | None:
         """The payee's statement for `period`, or None if not on the plan during it."""
         header = self.plan.header
-        for earlier in periods_of_year(header.calendar, header.period_kind, period.fiscal_year):
+        for earlier in header.calendar.periods_of_year(header.period_kind, period.fiscal_year):
             if earlier.start > period.start:
                 break
             if earlier.label not in self.statements:

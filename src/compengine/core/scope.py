@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +20,7 @@ from compengine.core.coverage import Coverage, Run, coverage, spread
 from compengine.core.data import Assignment, InputValue, Payee, QuotaFigure
 from compengine.core.errors import EvaluationError
 from compengine.core.money import ONE, ZERO
-from compengine.core.periods import FiscalCalendar, Period, PeriodKind, Window
+from compengine.core.periods import Period, Window
 from compengine.core.plan import (
     Aggregate,
     CompiledPlan,
@@ -46,19 +45,6 @@ from compengine.core.values import MISSING, parse_value
 
 if TYPE_CHECKING:
     from compengine.core.crediting import Credit
-
-
-@lru_cache(maxsize=8192)
-def period_containing(calendar: FiscalCalendar, kind: PeriodKind, day: date) -> Period:
-    """`calendar.period_containing`, remembered: every payee asks it for the same few hundred
-    days, and periods are immutable."""
-    return calendar.period_containing(kind, day)
-
-
-@lru_cache(maxsize=1024)
-def periods_of_year(calendar: FiscalCalendar, kind: PeriodKind, fiscal_year: int) -> tuple[Period, ...]:
-    """`calendar.periods_of_year`, remembered (asked for by every payee and period)."""
-    return tuple(calendar.periods_of_year(kind, fiscal_year))
 
 
 class TeamEarnings(Protocol):
@@ -306,7 +292,7 @@ class PayeeFacts:
         header = plan.header
         day = start
         while day < end:
-            period = period_containing(header.calendar, header.period_kind, day)
+            period = header.calendar.period_containing(header.period_kind, day)
             try:
                 cover = self.coverage_of(plan, period)
             except EvaluationError:
@@ -342,7 +328,7 @@ class PayeeFacts:
         except KeyError:
             pass
         header = plan.header
-        cover = self.coverage_of(plan, period_containing(header.calendar, header.period_kind, day))
+        cover = self.coverage_of(plan, header.calendar.period_containing(header.period_kind, day))
         found = self.days_on[key] = cover is not None and cover.contains(day)
         return found
 
@@ -469,9 +455,9 @@ class PeriodScope(Scope):
         )
         return value
 
-    def _window_periods(self, window: Window) -> tuple[tuple[Period, ...], list[Period]]:
+    def _window_periods(self, window: Window) -> tuple[list[Period], list[Period]]:
         header = self.plan.header
-        periods = periods_of_year(header.calendar, header.period_kind, self.period.fiscal_year)
+        periods = header.calendar.periods_of_year(header.period_kind, self.period.fiscal_year)
         start, end = self.window_range(window)
         return periods, [p for p in periods if start <= p.start and p.end <= end]
 
