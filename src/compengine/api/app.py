@@ -6,6 +6,9 @@ ids, the audit log and idempotency keys (docs/api.md).
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
@@ -31,8 +34,18 @@ Errors are `application/problem+json` (RFC 9457).  POSTs that create something a
 """
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """On start, move every object made so far (the modules, the app) out of the cyclic
+    collector's reach: they live as long as the server, and a full collection walking them
+    all (~50 ms) is what a request allocating much, such as explaining a line with a large
+    trace, otherwise pays now and then."""
+    gc.freeze()
+    yield
+
+
 def create_app(db: Database) -> FastAPI:
-    app = FastAPI(title="compengine", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="compengine", version=__version__, description=DESCRIPTION, lifespan=_lifespan)
     app.state.db = db
     app.add_exception_handler(ApiProblem, on_api_problem)
     app.add_exception_handler(CompengineError, on_api_problem)
