@@ -53,6 +53,7 @@ from compengine.store.plans import published_at
 from compengine.store.runs import (
     LineRow,
     RunRecord,
+    SealedTrace,
     StoredLine,
     run_row,
     set_status,
@@ -397,9 +398,9 @@ def first_difference(recorded: dict[str, tuple[Decimal, dict[str, Any]]], replay
         amount, trace = recorded[row.line_id]
         if amount != row.amount:
             return f"line {row.line_id}: recorded {amount:f}, replayed {row.amount:f}"
-        path = _first_json_difference(trace, row.trace, "trace")
-        if path is not None:
-            return f"line {row.line_id}: {path}"
+        if hash_json(trace) != row.trace.sha256:
+            path = _first_json_difference(trace, row.trace.json(), "trace")
+            return f"line {row.line_id}: {path or 'trace'}"
     missing = [line_id for line_id in recorded if line_id not in replayed_ids]
     return f"line {missing[0]}: recorded, but not produced by the replay" if missing else None
 
@@ -455,7 +456,7 @@ def _earning_row(statement: Statement, index: int) -> LineRow:
         line.amount,
         statement.currency,
         tuple((a.deal_id or "-", a.amount) for a in line.attribution),
-        trace_json(build_line_trace(statement, line)),
+        SealedTrace.of(trace_json(build_line_trace(statement, line))),
     )
 
 
@@ -469,7 +470,7 @@ def _record(
         sealed["rulings"] = rulings
     traces = hashlib.sha256()
     for row in lines:
-        traces.update(hash_json(row.trace).encode())
+        traces.update(row.trace.sha256.encode())
     return RunRecord(
         period,
         as_of,
@@ -582,7 +583,20 @@ def _adjustments(
         }
         line_id = f"{period}/{payee_id}/{plan_id}/{component}/adjusts/{closed}"
         rows.append(
-            LineRow(line_id, payee_id, plan_id, version, component, "adjustment", difference, currency, by_deal, trace, closed, closed_run)
+            LineRow(
+                line_id,
+                payee_id,
+                plan_id,
+                version,
+                component,
+                "adjustment",
+                difference,
+                currency,
+                by_deal,
+                SealedTrace.of(trace),
+                closed,
+                closed_run,
+            )
         )
     return rows
 
@@ -632,7 +646,7 @@ def _ruling_row(connection: Connection, period: str, adjustment: RulingAdjustmen
         adjustment.amount,
         adjustment.currency,
         adjustment.attribution,
-        trace,
+        SealedTrace.of(trace),
         adjustment.adjusts_period,
         adjustment.run_id,
     )

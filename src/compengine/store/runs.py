@@ -9,6 +9,7 @@ at all; afterwards only its status changes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from compengine.core.calculation import canonical_json
 from compengine.store.schema import run_lines, runs
 
 LINE_COLUMNS = (
@@ -57,6 +59,24 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class SealedTrace:
+    """A line's trace as a run keeps it: its canonical JSON compressed, and the SHA-256 of that
+    JSON.  Made as soon as the line is (in the worker that evaluated it), so a run in the
+    making holds 1-2 KB per line rather than the trace's objects."""
+
+    packed: bytes
+    sha256: str
+
+    @classmethod
+    def of(cls, trace: dict[str, Any]) -> SealedTrace:
+        text = canonical_json(trace)
+        return cls(zlib.compress(text, 6), hashlib.sha256(text).hexdigest())
+
+    def json(self) -> dict[str, Any]:
+        return unpack_trace(self.packed)
+
+
+@dataclass(frozen=True)
 class LineRow:
     line_id: str
     payee_id: str
@@ -67,7 +87,7 @@ class LineRow:
     amount: Decimal
     currency: str
     attribution: tuple[tuple[str, Decimal], ...]
-    trace: dict[str, Any]
+    trace: SealedTrace
     adjusts_period: str | None = None
     adjusts_run_id: int | None = None
 
@@ -90,7 +110,7 @@ class StoredLine:
 
 
 def pack_trace(trace: dict[str, Any]) -> bytes:
-    return zlib.compress(json.dumps(trace, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+    return SealedTrace.of(trace).packed
 
 
 def unpack_trace(blob: bytes) -> dict[str, Any]:
@@ -132,7 +152,7 @@ def _row(run_id: int, seq: int, line: LineRow) -> tuple[Any, ...]:
     amount = format(line.amount, "f")
     return (
         *(run_id, seq, line.line_id, line.payee_id, line.plan_id, line.plan_version, line.component, line.kind),
-        *(line.adjusts_period, line.adjusts_run_id, amount, line.currency, attribution, pack_trace(line.trace)),
+        *(line.adjusts_period, line.adjusts_run_id, amount, line.currency, attribution, line.trace.packed),
     )
 
 
