@@ -702,7 +702,7 @@ def _met(ok: bool | None) -> str:
 def write_report(results_dir: Path, out: Path) -> None:
     found: dict[str, Json] = {}
     for path in sorted(results_dir.glob("*.json")):
-        if path.name.startswith("profile"):
+        if path.name.startswith("profile") or path.name == "api.json":
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
         found[data["size"]] = data
@@ -766,13 +766,72 @@ def write_report(results_dir: Path, out: Path) -> None:
         )
     else:
         lines.append("| 5 | a 1,000-line plan checks and compiles ≤ 1 s | not measured | — |")
-    lines.append("| 6 | API p95 | **not measured yet** (the API is being built by another engineer) | — |")
+    api_path = results_dir / "api.json"
+    api = json.loads(api_path.read_text(encoding="utf-8")).get("databases", {}) if api_path.exists() else {}
+    if not api:
+        lines.append("| 6 | API p95 | **not measured yet** (`python bench/api_latency.py`) | — |")
+    for kind, a in sorted(api.items(), key=lambda item: item[0] != "sqlite"):
+        where = f"{a['stored_lines']:,} lines stored, {kind}"
+        for key, what, limit in (
+            ("statement_finance", "one payee's statement (finance)", a["targets_ms"]["statement_p95"]),
+            ("statement_payee", "one payee's statement (the payee)", a["targets_ms"]["statement_p95"]),
+            ("explanation_finance", "one line's explanation (finance)", a["targets_ms"]["explanation_p95"]),
+        ):
+            f = a[key]
+            lines.append(
+                f"| 6 | API, {kind}: {what} ≤ {limit:.0f} ms p95 | {f['p95_ms']:.1f} ms (p50 {f['p50_ms']:.1f}, "
+                f"p99 {f['p99_ms']:.1f}; {where}) | {_met(f['p95_ms'] <= limit)} |"
+            )
 
     # ---- per size
     for size in order:
         lines += _size_section(found[size])
+    for _, a in sorted(api.items(), key=lambda item: item[0] != "sqlite"):
+        lines += _api_section(a)
     lines += _profile_section(results_dir, order, found)
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _api_section(api: Json) -> list[str]:
+    """Target 6 in detail: bench/api_latency.py's figures (bench/results/api.json)."""
+    load = ", ".join(f"{x:.1f}" for x in api["load_average_at_start"])
+    end = ", ".join(f"{x:.1f}" for x in api["load_average_at_end"])
+    lines = [
+        "",
+        f"## API latency, {api['database']} (measured {api['measured_at']}, `python bench/api_latency.py --db {api['database']}`)",
+        "",
+    ]
+    lines.append(
+        f"The {api['database']} database holds {api['stored_lines']:,} run lines: {api['data']} "
+        f"({api['runs']} runs of {api['lines_per_run']:,} lines; the copies are the same lines under new run ids). "
+        f"Server: {api['server']} on the same machine; client: {api['client']}; "
+        f"{api['warmup']} warm-up requests, then {api['requests']} measured per row.  "
+        f"Load average (1, 5, 15 min) at the start: {load}; at the end: {end}."
+    )
+    src = api.get("source")
+    if src:
+        dirty = f"; uncommitted changes in {', '.join(src['src_uncommitted'])}" if src["src_uncommitted"] else ""
+        lines.append(f"Engine at commit {src['commit']}{dirty}.")
+    lines += ["", "| request | p50 | p95 | p99 | max | requests/s |", "|---|---|---|---|---|---|"]
+    for key, what in (
+        ("statement_finance", "`GET /runs/{newest}/statements?payee_id=` a random payee, as finance"),
+        ("statement_payee", f"the same, as the payee user ({api['payee_user']}) for their own statement"),
+        ("explanation_finance", "`GET /runs/{run}/explanations/{line}` a random line of a random run, as finance"),
+        ("explanation_heaviest", f"the same for the line with the largest stored trace ({api.get('heaviest_line', '')}), as finance"),
+    ):
+        f = api.get(key)
+        if f is None:
+            continue
+        lines.append(
+            f"| {what} | {f['p50_ms']:.1f} ms | {f['p95_ms']:.1f} ms | {f['p99_ms']:.1f} ms | {f['max_ms']:.1f} ms | "
+            f"{f['requests_per_s']:.0f} |"
+        )
+    lines += [
+        "",
+        "The last row is not a target: it is the worst case at S (the line whose stored trace is the largest), "
+        "a line a random sample rarely hits.",
+    ]
+    return lines
 
 
 def _peak(figures: Json | None) -> float | None:
