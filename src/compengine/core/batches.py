@@ -69,6 +69,9 @@ def evaluate(
             if workers > 1 and context is not None and len(work.keys) > 1:
                 book.credit_all()
                 found = _in_workers(context, book, work, convert, workers)
+                if found is None:  # an error: raise the one a single process raises, from a fresh book
+                    book.close()
+                    book, work = plan_work(plans, data, period_label, payees)
             if found is None:
                 found = _evaluate_batch(book, work.keys, convert)
         finally:
@@ -99,21 +102,28 @@ _job: tuple[StatementBook, list[list[Key]], Callable[[Statement], object]] | Non
 def _in_workers(
     context: multiprocessing.context.BaseContext, book: StatementBook, work: Work, convert: Callable[[Statement], T], workers: int
 ) -> list[tuple[tuple[str, str], T]] | None:
-    """The converted statements, or None if a worker met an error (to be raised in-process)."""
+    """The converted statements, or None if evaluating one met an error (to be raised as a
+    single process raises it).  The first statement is evaluated here, before any fork, so
+    the caches it fills (calendars, typed values) are inherited warm rather than filled again
+    in every worker; a round too small to share is evaluated here too."""
     global _job
     found: list[tuple[tuple[str, str], T]] = []
-    for keys in _rounds(book, work.keys):
-        count = min(len(keys), workers * BATCHES_PER_WORKER)
-        size = -(-len(keys) // count)
-        batches = [keys[i : i + size] for i in range(0, len(keys), size)]
-        _job = (book, batches, convert)
-        gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
-        try:
-            with context.Pool(min(workers, len(batches))) as pool:
-                parts = pool.map(_run_batch, range(len(batches)), chunksize=1)
-        finally:
-            _job = None
-            gc.unfreeze()
+    for index, keys in enumerate(_rounds(book, work.keys)):
+        here = keys[:1] if index == 0 else keys if len(keys) < workers * 2 else []
+        parts = [_sent(book, here, convert)]
+        keys = keys[len(here) :]
+        if keys:
+            count = min(len(keys), workers * BATCHES_PER_WORKER)
+            size = -(-len(keys) // count)
+            batches = [keys[i : i + size] for i in range(0, len(keys), size)]
+            _job = (book, batches, convert)
+            gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
+            try:
+                with context.Pool(min(workers, len(batches))) as pool:
+                    parts += pool.map(_run_batch, range(len(batches)), chunksize=1)
+            finally:
+                _job = None
+                gc.unfreeze()
         for part in parts:
             if part is None:
                 return None
@@ -147,19 +157,24 @@ Sent = tuple[Key, tuple[str, str] | None, object, dict[str, tuple[tuple[str, Dec
 
 
 def _run_batch(index: int) -> list[Sent] | None:
-    """In a worker: one batch's statements, or None if evaluating it failed."""
+    """In a worker: one batch's statements."""
     assert _job is not None, "a batch runs in a forked worker, which inherits the job"
     book, batches, convert = _job
+    with localcontext(DECIMAL_CONTEXT):
+        return _sent(book, batches[index], convert)
+
+
+def _sent(book: StatementBook, keys: Sequence[Key], convert: Callable[[Statement], object]) -> list[Sent] | None:
+    """The statements of `keys` as they are sent back, or None if evaluating one failed."""
     sent: list[Sent] = []
     try:
-        with localcontext(DECIMAL_CONTEXT):
-            for key in batches[index]:
-                statement = book.statement(*key)
-                lines = book.evaluated_lines(key[0], key[1])
-                if statement is None:
-                    sent.append((key, None, None, lines))
-                    continue
-                sent.append((key, (statement.payee_id, statement.plan.id), convert(statement), lines))
+        for key in keys:
+            statement = book.statement(*key)
+            lines = book.evaluated_lines(key[0], key[1])
+            if statement is None:
+                sent.append((key, None, None, lines))
+                continue
+            sent.append((key, (statement.payee_id, statement.plan.id), convert(statement), lines))
     except CompengineError:
         return None
     return sent
