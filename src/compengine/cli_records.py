@@ -23,6 +23,7 @@ from compengine.cli_support import EXIT_INVALID, EXIT_USAGE, ResultFormat, count
 from compengine.core.money import ZERO, group_digits
 from compengine.core.payout import TRANSFER_KINDS
 from compengine.service.cycles import CycleError, PayoutCycles
+from compengine.service.views import line_json, money
 from compengine.store import facts, plans
 from compengine.store.database import Database, database_url
 from compengine.store.ledger import Entry, balances
@@ -268,12 +269,12 @@ def statements(
     def action(database: Database) -> None:
         run_id, lines = PayoutCycles(database).lines(period, run, payee)
         if format is ResultFormat.json:
-            out.print(json.dumps({"period": period, "run": run_id, "lines": [_line_json(line) for line in lines]}, indent=2), markup=False)
+            out.print(json.dumps({"period": period, "run": run_id, "lines": [line_json(line) for line in lines]}, indent=2), markup=False)
         elif format is ResultFormat.csv:
             out.print("run,line_id,payee_id,plan,component,kind,adjusts_period,amount,currency", markup=False)
             for line in lines:
                 cells = (run_id, line.line_id, line.payee_id, line.plan_id, line.component, line.kind, line.adjusts_period or "",
-                         format_amount(line.amount), line.currency)  # fmt: skip
+                         money(line.amount), line.currency)  # fmt: skip
                 out.print(",".join(str(c) for c in cells), markup=False)
         else:
             print_statement_lines(period, run_id, lines)
@@ -282,24 +283,6 @@ def statements(
                 print_settlement(period, posted, balances_after)
 
     _with_db(db, action)
-
-
-def format_amount(amount: Decimal) -> str:
-    return format(amount, "f")
-
-
-def _line_json(line: StoredLine) -> dict[str, object]:
-    return {
-        "line_id": line.line_id,
-        "payee_id": line.payee_id,
-        "plan": line.plan_id,
-        "plan_version": line.plan_version,
-        "component": line.component,
-        "kind": line.kind,
-        "adjusts_period": line.adjusts_period,
-        "amount": format_amount(line.amount),
-        "currency": line.currency,
-    }
 
 
 def print_statement_lines(period: str, run_id: int, lines: Sequence[StoredLine]) -> None:
