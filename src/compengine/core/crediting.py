@@ -142,6 +142,7 @@ class Crediting:
         self._until = in_force.end
         self._currency = plan.header.currency
         self._splits: dict[str, _SplitPaths] = {}  # by deal id, for one call of `credit`: its rules share them
+        self._alone: dict[tuple[Any, ...], tuple[Decimal, str, tuple[CreditPath, ...]]] = {}  # see `_grants`
 
     def credit(self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Credit]]:
         """Credits grouped by payee, in date order."""
@@ -203,7 +204,7 @@ class Crediting:
         recipients = rule.recipients
         if rule.rollup is None and len(recipients) == 1 and recipients[0].kind is RecipientKind.SPLITS:
             return self._split_paths(deal).grants  # made once per deal, shared by the rules
-        return _grants(self._paths(rule, deal, attrs, scope, day))
+        return _grants(self._paths(rule, deal, attrs, scope, day), self._alone)
 
     def _fx(self, rule: CreditRule, deal: Deal, credit_date: dt.date) -> FxUse | None:
         plan = self.plan
@@ -230,7 +231,7 @@ class Crediting:
             grouped: dict[str, list[CreditPath]] = {}
             for payee_id, path in flat:
                 grouped.setdefault(payee_id, []).append(path)
-            found = _SplitPaths(flat, tuple(_grants(grouped)))
+            found = _SplitPaths(flat, tuple(_grants(grouped, self._alone)))
             self._splits[deal.id] = found
         return found
 
@@ -282,12 +283,22 @@ class _Grant(NamedTuple):
     paths: tuple[CreditPath, ...]
 
 
-def _grants(paths: Mapping[str, Sequence[CreditPath]]) -> list[_Grant]:
+def _grants(
+    paths: Mapping[str, Sequence[CreditPath]], alone: dict[tuple[Any, ...], tuple[Decimal, str, tuple[CreditPath, ...]]]
+) -> list[_Grant]:
+    """The grants of `paths`.  A payee reached by one path (the usual case) gets its share,
+    role and paths from `alone`, made once per distinct path and shared by every credit like
+    it: a credit then owns little more than its id and amount (memory flat as deals grow).
+    The key holds the share's exact text, so a shared share is written exactly as before."""
     grants = []
     for payee_id, group in paths.items():
-        if len(group) == 1:  # the usual case, without the generators
+        if len(group) == 1:
             path = group[0]
-            grants.append(_Grant(payee_id, min(ZERO + path.share, ONE), path.describe(), (path,)))
+            key = (path.role, str(path.share), path.via, path.level, path.via_role)
+            made = alone.get(key)
+            if made is None:
+                made = alone[key] = (min(ZERO + path.share, ONE), path.describe(), (path,))
+            grants.append(_Grant(payee_id, *made))
         else:
             share = min(sum((p.share for p in group), ZERO), ONE)
             grants.append(_Grant(payee_id, share, " + ".join(p.describe() for p in group), tuple(group)))
