@@ -69,10 +69,11 @@ def evaluate(
             if workers > 1 and context is not None and len(work.keys) > 1:
                 book.credit_all()
                 found = _in_workers(context, book, work, convert, workers)
-                if found is None:  # an error: raise the one a single process raises, from a fresh book
-                    book.close()
-                    book, work = plan_work(plans, data, period_label, payees)
-            if found is None:
+            else:
+                found = _streamed(book, work.keys, convert)
+            if found is None:  # an error: raised as `calculate` raises it, in its order, from a fresh book
+                book.close()
+                book, work = plan_work(plans, data, period_label, payees)
                 found = _evaluate_batch(book, work.keys, convert)
         finally:
             book.close()
@@ -85,6 +86,19 @@ def _evaluate_batch(book: StatementBook, keys: Sequence[Key], convert: Callable[
         statement = book.statement(*key)
         if statement is not None:
             found.append(((statement.payee_id, statement.plan.id), convert(statement)))
+    return found
+
+
+def _streamed(book: StatementBook, keys: Sequence[Key], convert: Callable[[Statement], T]) -> list[tuple[tuple[str, str], T]] | None:
+    """In this process, round by round from the bottom of the organisation up (as the
+    workers do), each evaluator dropped once its statement is converted and its lines
+    remembered, so memory holds one payee's working at a time; None if one met an error."""
+    found: list[tuple[tuple[str, str], T]] = []
+    for round_keys in _rounds(book, keys):
+        sent = _sent(book, round_keys, convert)
+        if sent is None:
+            return None
+        found.extend((order, converted) for _, order, converted, _ in sent if order is not None)  # type: ignore[misc]
     return found
 
 
@@ -165,16 +179,19 @@ def _run_batch(index: int) -> list[Sent] | None:
 
 
 def _sent(book: StatementBook, keys: Sequence[Key], convert: Callable[[Statement], object]) -> list[Sent] | None:
-    """The statements of `keys` as they are sent back, or None if evaluating one failed."""
+    """The statements of `keys` as they are sent back, or None if evaluating one failed.
+    Each payee's lines are remembered and their evaluator dropped as soon as it is done."""
     sent: list[Sent] = []
     try:
         for key in keys:
+            family_id, payee_id, _ = key
             statement = book.statement(*key)
-            lines = book.evaluated_lines(key[0], key[1])
-            if statement is None:
-                sent.append((key, None, None, lines))
-                continue
-            sent.append((key, (statement.payee_id, statement.plan.id), convert(statement), lines))
+            lines = book.evaluated_lines(family_id, payee_id)
+            for label, period_lines in lines.items():
+                book.remember_lines(family_id, payee_id, label, period_lines)
+            converted = None if statement is None else convert(statement)
+            book.forget(family_id, payee_id)
+            sent.append((key, None if statement is None else (statement.payee_id, statement.plan.id), converted, lines))
     except CompengineError:
         return None
     return sent

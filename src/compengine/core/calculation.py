@@ -210,6 +210,11 @@ class StatementBook:
             for label, statement in evaluator.statements.items()
         }
 
+    def forget(self, family_id: str, payee_id: str) -> None:
+        """Drop the payee's evaluator (and the statements and per-credit records it holds)
+        once its lines are remembered: evaluation then holds one payee at a time, not all."""
+        self._evaluators.pop((family_id, payee_id), None)
+
     def credit_all(self) -> None:
         """Credit every plan now rather than on first use (before forking workers, so that
         they share the credits instead of each crediting again)."""
