@@ -64,13 +64,7 @@ def evaluate(
     with localcontext(DECIMAL_CONTEXT), paused_gc():  # (as `calculate`: see core/gcpause.py)
         book, work = plan_work(plans, data, period_label, payees)
         try:
-            context = _fork_context()
-            found = None
-            if workers > 1 and context is not None and len(work.keys) > 1:
-                book.credit_all()
-                found = _in_workers(context, book, work, convert, workers)
-            else:
-                found = _streamed(book, work.keys, convert)
+            found = _by_rounds(book, work, convert, workers)
             if found is None:  # an error: raised as `calculate` raises it, in its order, from a fresh book
                 book.close()
                 book, work = plan_work(plans, data, period_label, payees)
@@ -89,19 +83,6 @@ def _evaluate_batch(book: StatementBook, keys: Sequence[Key], convert: Callable[
     return found
 
 
-def _streamed(book: StatementBook, keys: Sequence[Key], convert: Callable[[Statement], T]) -> list[tuple[tuple[str, str], T]] | None:
-    """In this process, round by round from the bottom of the organisation up (as the
-    workers do), each evaluator dropped once its statement is converted and its lines
-    remembered, so memory holds one payee's working at a time; None if one met an error."""
-    found: list[tuple[tuple[str, str], T]] = []
-    for round_keys in _rounds(book, keys):
-        sent = _sent(book, round_keys, convert)
-        if sent is None:
-            return None
-        found.extend((order, converted) for _, order, converted, _ in sent if order is not None)  # type: ignore[misc]
-    return found
-
-
 def _fork_context() -> multiprocessing.context.BaseContext | None:
     try:
         return multiprocessing.get_context("fork")
@@ -113,20 +94,26 @@ def _fork_context() -> multiprocessing.context.BaseContext | None:
 _job: tuple[StatementBook, list[list[Key]], Callable[[Statement], object]] | None = None
 
 
-def _in_workers(
-    context: multiprocessing.context.BaseContext, book: StatementBook, work: Work, convert: Callable[[Statement], T], workers: int
-) -> list[tuple[tuple[str, str], T]] | None:
-    """The converted statements, or None if evaluating one met an error (to be raised as a
-    single process raises it).  The first statement is evaluated here, before any fork, so
-    the caches it fills (calendars, typed values) are inherited warm rather than filled again
-    in every worker; a round too small to share is evaluated here too."""
+def _by_rounds(book: StatementBook, work: Work, convert: Callable[[Statement], T], workers: int) -> list[tuple[tuple[str, str], T]] | None:
+    """The converted statements, round by round from the bottom of the organisation up, or
+    None if evaluating one met an error (to be raised as a single process raises it).
+
+    With one worker (or where processes cannot be forked) every round is evaluated here.
+    Otherwise each round is shared out to forked workers, which inherit the credited book;
+    the first statement is evaluated here before any fork, so the caches it fills
+    (calendars, typed values) are inherited warm rather than filled again in every worker,
+    and a round too small to share is evaluated here too."""
     global _job
+    context = _fork_context() if workers > 1 and len(work.keys) > 1 else None
+    if context is not None:
+        book.credit_all()
     found: list[tuple[tuple[str, str], T]] = []
     for index, keys in enumerate(_rounds(book, work.keys)):
-        here = keys[:1] if index == 0 else keys if len(keys) < workers * 2 else []
+        here = keys if context is None or len(keys) < workers * 2 else keys[:1] if index == 0 else []
         parts = [_sent(book, here, convert)]
         keys = keys[len(here) :]
         if keys:
+            assert context is not None
             count = min(len(keys), workers * BATCHES_PER_WORKER)
             size = -(-len(keys) // count)
             batches = [keys[i : i + size] for i in range(0, len(keys), size)]
@@ -141,9 +128,8 @@ def _in_workers(
         for part in parts:
             if part is None:
                 return None
-            for key, order, converted, lines in part:
-                for label, period_lines in lines.items():
-                    book.remember_lines(key[0], key[1], label, period_lines)
+            for (family_id, payee_id, _), order, converted, lines in part:
+                book.remember_lines(family_id, payee_id, lines)  # (a worker's: this book has not seen them)
                 if order is not None:
                     found.append((order, converted))  # type: ignore[arg-type]  # (what `convert` made: a T)
     return found
@@ -187,8 +173,7 @@ def _sent(book: StatementBook, keys: Sequence[Key], convert: Callable[[Statement
             family_id, payee_id, _ = key
             statement = book.statement(*key)
             lines = book.evaluated_lines(family_id, payee_id)
-            for label, period_lines in lines.items():
-                book.remember_lines(family_id, payee_id, label, period_lines)
+            book.remember_lines(family_id, payee_id, lines)
             converted = None if statement is None else convert(statement)
             book.forget(family_id, payee_id)
             sent.append((key, None if statement is None else (statement.payee_id, statement.plan.id), converted, lines))

@@ -192,11 +192,12 @@ class StatementBook:
         self._in_progress: set[tuple[str, str, str]] = set()
         self._known_lines: dict[tuple[str, str, str], tuple[tuple[str, Decimal], ...]] = {}
 
-    def remember_lines(self, family_id: str, payee_id: str, period_label: str, lines: tuple[tuple[str, Decimal], ...]) -> None:
-        """The (component, amount) lines of a statement evaluated elsewhere (by another worker
-        process; none if the payee had no statement): earnings of reports read them rather
-        than evaluating the statement again."""
-        self._known_lines[(family_id, payee_id, period_label)] = lines
+    def remember_lines(self, family_id: str, payee_id: str, lines: Mapping[str, tuple[tuple[str, Decimal], ...]]) -> None:
+        """The (component, amount) lines of a payee's statements by period label (none for a
+        period without one), evaluated elsewhere or before their evaluator was dropped:
+        earnings of reports read them rather than evaluating the statements again."""
+        for label, found in lines.items():
+            self._known_lines[(family_id, payee_id, label)] = found
 
     def evaluated_lines(self, family_id: str, payee_id: str) -> dict[str, tuple[tuple[str, Decimal], ...]]:
         """The (component, amount) lines of every period the payee's statement has been

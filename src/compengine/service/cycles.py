@@ -463,9 +463,11 @@ def _earning_row(statement: Statement, index: int) -> LineRow:
 def _record(
     period: str, as_of: date, known: KnownFacts, plans: list[dict[str, object]], statements: list[dict[str, Any]], lines: list[LineRow]
 ) -> RunRecord:
-    adjustments = [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == "adjustment"]
-    sealed: dict[str, Any] = {"statements": statements, "adjustments": adjustments}
-    rulings = [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == RULING]
+    def settling(kind: str) -> list[dict[str, Any]]:
+        return [{"id": r.line_id, "amount": format(r.amount, "f"), "adjusts": r.adjusts_period} for r in lines if r.kind == kind]
+
+    sealed: dict[str, Any] = {"statements": statements, "adjustments": settling("adjustment")}
+    rulings = settling(RULING)
     if rulings:  # (only then, so the hash of every run without one is what it always was)
         sealed["rulings"] = rulings
     traces = hashlib.sha256()

@@ -20,7 +20,6 @@ says what to do instead.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from compengine.service.whatif import (
     OverlayError,
     PublishedVersion,
     apply_overlays,
+    did_you_mean,
     diff,
     overlay_json,
     parse_overlays,
@@ -55,7 +55,7 @@ from compengine.store.database import Database
 from compengine.store.disputes import Dispute, DisputeEvent, RulingAdjustment
 from compengine.store.facts import KnownFacts, rows_known_at
 from compengine.store.plans import compile_published, published_at
-from compengine.store.runs import run_row, stored_line_traces, stored_lines, stored_trace
+from compengine.store.runs import run_row, stored_line, stored_line_traces, stored_lines, stored_trace
 from compengine.store.schema import plan_versions
 
 OUTCOMES = ("upheld", "partially_upheld", "denied")
@@ -146,10 +146,10 @@ def open_dispute(db: Database, run_id: int, line_id: str, claim: str, claimed_fa
             raise DisputeConflict(
                 f"run {run_id} of {run.period} was superseded by a later approval; dispute the line of the run that was approved"
             )
-        lines = stored_lines(connection, run_id)
-        line = next((found for found in lines if found.line_id == line_id), None)
+        line = stored_line(connection, run_id, line_id)
         if line is None:
-            raise DisputeNotFound(f"run {run_id} has no line {line_id!r}{_closest(line_id, [found.line_id for found in lines])}")
+            known = [found.line_id for found in stored_lines(connection, run_id)]
+            raise DisputeNotFound(f"run {run_id} has no line {line_id!r}{did_you_mean(line_id, known, cutoff=0.8)}")
         if line.kind != "earning":
             raise DisputeInvalid(
                 f"line {line_id} is a {line.kind} line (it settles {line.adjusts_period}); dispute the earning line of "
@@ -218,7 +218,8 @@ def what_if(db: Database, dispute_id: int, overlay: Any, actor: int | None) -> D
         plans = published_at(connection, run.knowledge_time)
         earnings = {line.line_id for line in stored_lines(connection, dispute.run_id) if line.kind == "earning"}
         recorded = {line_id: found for line_id, found in stored_line_traces(connection, dispute.run_id).items() if line_id in earnings}
-        disputed_line = next(line for line in stored_lines(connection, dispute.run_id, dispute.payee_id) if line.line_id == dispute.line_id)
+        disputed_line = stored_line(connection, dispute.run_id, dispute.line_id)
+        assert disputed_line is not None, "a dispute names a line of its run"
         overlaid_rows, overlaid_plans = apply_overlays(
             overlays, rows, plans.versions, disputed_line.plan_id, lambda published_id: _published(connection, published_id)
         )
@@ -464,8 +465,3 @@ def _run(connection: Connection, run_id: int) -> Any:
 def _check_actor(connection: Connection, actor: int | None) -> None:
     if actor is not None and not store.user_exists(connection, actor):
         raise DisputeNotFound(f"there is no user {actor}")
-
-
-def _closest(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.8)
-    return f" (did you mean {close[0]!r}?)" if close else ""

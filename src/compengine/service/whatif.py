@@ -189,7 +189,7 @@ def apply_overlays(
                 read = sorted({a.name for p in plans for a in p.deal_attributes})
                 raise OverlayError(
                     f"{where}.field: deal {overlay.deal} has no field {overlay.field!r} and no plan of the run reads an attribute "
-                    f"of that name{_did_you_mean(overlay.field, [*DEAL_COLUMNS, *read])}",
+                    f"of that name{did_you_mean(overlay.field, [*DEAL_COLUMNS, *read])}",
                     f"{where}.field",
                 )
             cells[overlay.field] = overlay.value
@@ -208,7 +208,7 @@ def _deal_cells(rows: Rows, deal_id: str, where: str) -> dict[str, str]:
             return cells
     known = [cells.get("deal_id", "") for _, cells in rows.get("deals.csv", [])]
     raise OverlayError(
-        f"{where}.deal: there was no deal {deal_id!r} when the run was calculated{_did_you_mean(deal_id, known)}", f"{where}.deal"
+        f"{where}.deal: there was no deal {deal_id!r} when the run was calculated{did_you_mean(deal_id, known)}", f"{where}.deal"
     )
 
 
@@ -248,13 +248,13 @@ def _override_parameter(plans: list[CompiledPlan], overlay: ParameterOverlay, pl
     versions = [p for p in plans if p.id == plan_id]
     if not versions:
         ids = sorted({p.id for p in plans})
-        raise OverlayError(f"{where}.plan: the run used no plan {plan_id!r}{_did_you_mean(plan_id, ids)}", f"{where}.plan")
+        raise OverlayError(f"{where}.plan: the run used no plan {plan_id!r}{did_you_mean(plan_id, ids)}", f"{where}.plan")
     defining = [p for p in versions if isinstance(p.definitions.get(overlay.name), ParameterDef)]
     if not defining:
         names = sorted({n for p in versions for n, d in p.definitions.items() if isinstance(d, ParameterDef)})
         listed = f" (its parameters: {', '.join(names)})" if names else " (it has none)"
         raise OverlayError(
-            f"{where}.name: plan {plan_id} has no parameter {overlay.name!r}{_did_you_mean(overlay.name, names)}{listed}", f"{where}.name"
+            f"{where}.name: plan {plan_id} has no parameter {overlay.name!r}{did_you_mean(overlay.name, names)}{listed}", f"{where}.name"
         )
     definition = defining[0].definitions[overlay.name]
     assert isinstance(definition, ParameterDef)
@@ -295,8 +295,9 @@ def _other_version(
     return [p for p in plans if p.id != found.plan_id] + found.compiled
 
 
-def _did_you_mean(name: str, candidates: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=1)
+def did_you_mean(name: str, candidates: Sequence[str], cutoff: float = 0.6) -> str:
+    """` (did you mean 'x'?)` for the candidate closest to a misspelt `name`, or nothing."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

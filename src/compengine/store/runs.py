@@ -180,7 +180,7 @@ def _test_pause() -> None:
     pause = os.environ.get("COMPENGINE_TEST_PAUSE_WRITES")
     if pause:
         print("writing run lines", flush=True)
-        time.sleep(float(pause))
+        time.sleep(float(pause))  # float-ok: seconds of a test pause, not money
 
 
 def run_row(connection: Connection, run_id: int) -> Any:

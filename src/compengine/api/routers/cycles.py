@@ -165,8 +165,9 @@ def payroll(period: Period, caller: Annotated[Caller, Depends(allow(ADMIN, FINAN
 
 
 # ------------------------------------------------------------------ runs, statements, lines
-def _visible_run(caller: Caller, run_id: int) -> Any:
-    """The run, if the caller may see it; a 404 exactly as for one that does not exist."""
+def _visible_run(caller: Caller, run_id: int) -> tuple[Any, bool | None]:
+    """The run, if the caller may see it, and how much of it (`Caller.sees_run`); a 404
+    exactly as for one that does not exist."""
     with caller.db.reading() as connection:
         try:
             run = run_row(connection, run_id)
@@ -175,14 +176,13 @@ def _visible_run(caller: Caller, run_id: int) -> Any:
     sees = caller.sees_run(run_id)
     if sees is False or (sees is None and run.status not in ("approved", "closed")):
         raise not_found(f"there is no run {run_id}")
-    return run
+    return run, sees
 
 
 def _visible_lines(caller: Caller, run_id: int, payee_id: str | None) -> tuple[Any, list[StoredLine]]:
     """The run and its lines the caller may see (of one payee if asked); a 404 for a run, or a
     payee, they may not see, exactly as for one that does not exist."""
-    run = _visible_run(caller, run_id)
-    sees = caller.sees_run(run_id)
+    run, sees = _visible_run(caller, run_id)
     if payee_id is not None and sees is None and not caller.sees_statements_of(payee_id):
         raise not_found(f"run {run_id} has no statement of {payee_id}")
     with caller.db.reading() as connection:
@@ -226,10 +226,10 @@ def period_statements(period: Period, caller: Annotated[Caller, Depends(allow(*E
 
 def _line(caller: Caller, run_id: int, line_id: str) -> StoredLine:
     """One line the caller may see; a 404 exactly as for a line that does not exist otherwise."""
-    _visible_run(caller, run_id)
+    _, sees = _visible_run(caller, run_id)
     with caller.db.reading() as connection:
         found = stored_line(connection, run_id, line_id)
-    if found is None or (caller.sees_run(run_id) is None and not caller.sees_statements_of(found.payee_id)):
+    if found is None or (sees is None and not caller.sees_statements_of(found.payee_id)):
         raise not_found(f"run {run_id} has no line {line_id}")
     return found
 
