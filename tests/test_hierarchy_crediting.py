@@ -353,3 +353,22 @@ def test_the_trace_shows_the_rollup_path_of_a_managers_credit() -> None:
     assert "rollup 2 via R1 (owner)" in text
     m1 = result.statement("M1")
     assert "rollup 1 via R1 (owner)" in explain_line(build_line_trace(m1, m1.lines[0]))
+
+
+# ------------------------------------------------------------------ whose credits are kept
+def test_crediting_can_keep_only_the_plans_own_payees_and_still_rolls_up_from_the_others() -> None:
+    # R1 is on another plan: their own 10,000 is not kept, but it still reaches M1 (rollup 1)
+    plan = compile_text(team_plan("rolled up 1 levels"))
+    data = company(ONE_DEAL)
+    deal_attrs, payee_attrs = typed_attributes(plan, data)
+    crediting = Crediting(plan, data.payees, payee_attrs, Hierarchy(data.reporting_lines), FxTable(data.exchange_rates))
+    kept = crediting.credit(data.deals, deal_attrs, {"M1", "D1"})
+    assert {payee: [(c.deal.id, c.amount, c.role) for c in credits] for payee, credits in kept.items()} == {
+        "M1": [("X1", Decimal("10000"), "rollup 1 via R1 (owner)")]
+    }
+
+
+def test_a_rep_off_the_plan_still_rolls_up_to_a_manager_on_it() -> None:
+    # only M1 is on the plan: 10% of the 10,000 rolled up from R1 = 1,000.00
+    data = only_assigned(company(ONE_DEAL), "M1")
+    assert line_amounts(calc(team_plan("rolled up 1 levels"), data, "2026-Q1"), "M1") == {"commission": Decimal("1000.00")}

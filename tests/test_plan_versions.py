@@ -281,3 +281,23 @@ def test_a_revision_is_checked_as_a_version_of_its_own() -> None:
     [found] = errors(text)
     assert (found.code, found.message) == ("E031", "a rate must be a percentage or number, but this is money (USD)")
     assert found.span.line == line_of(text, "rate commission_rate")
+
+
+def test_a_revision_redeclaring_an_attributes_default_reads_the_deals_its_own_way() -> None:
+    # no `units` cell: D1 (before the revision) counts 1 unit, D2 (after) counts 2: 100 and 200
+    text = (
+        HEADER
+        + OWNER_BOOKINGS
+        + """
+deal attribute units: count, default 1
+
+component commission "Commission"
+  per credit of bookings
+  pays 100 USD × deal.units
+
+revision 2 effective 2026-02-15 "Two units unless told"
+
+deal attribute units: count, default 2
+"""
+    )
+    assert payouts(run(text, AROUND_THE_REVISION)) == {"D1": Decimal("100"), "D2": Decimal("200")}

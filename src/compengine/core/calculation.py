@@ -174,7 +174,10 @@ class StatementBook:
         self.hierarchy = Hierarchy(data.reporting_lines)
         self.fx = FxTable(data.exchange_rates)
         parsed: dict[tuple[str, Type], Any] = {}  # shared by every version: most cells repeat
-        self._typed = {family_id: [typed_attributes(v, data, parsed) for v in family.versions] for family_id, family in families.items()}
+        tables: dict[Any, dict[str, dict[str, Any]]] = {}  # versions declaring the same attributes share one table
+        self._typed = {
+            family_id: [typed_attributes(v, data, parsed, tables) for v in family.versions] for family_id, family in families.items()
+        }
         self._assignments: dict[tuple[str, str], list[Assignment]] = defaultdict(list)
         for assignment in data.assignments:
             self._assignments[(assignment.plan_id, assignment.payee_id)].append(assignment)
@@ -271,9 +274,10 @@ class StatementBook:
         if family_id not in self._credits:
             merged: dict[str, list[Credit]] = defaultdict(list)
             family = self.families[family_id]
+            on_plan = {payee for plan, payee in self._assignments if plan == family_id}  # nobody else's credits are read
             for version, (deal_attrs, payee_attrs) in zip(family.versions, self._typed[family_id], strict=True):
                 crediting = Crediting(version, self.data.payees, payee_attrs, self.hierarchy, self.fx)
-                for payee_id, credits in crediting.credit(self.data.deals, deal_attrs).items():
+                for payee_id, credits in crediting.credit(self.data.deals, deal_attrs, on_plan).items():
                     merged[payee_id].extend(credits)
             for credits in merged.values():
                 credits.sort(key=Credit.sort_key)
@@ -334,20 +338,41 @@ def _unknown_plans(plans: Sequence[CompiledPlan], data: Dataset) -> list[str]:
 
 
 def typed_attributes(
-    plan: CompiledPlan, data: Dataset, parsed: dict[tuple[str, Type], Any] | None = None
+    plan: CompiledPlan,
+    data: Dataset,
+    parsed: dict[tuple[str, Type], Any] | None = None,
+    tables: dict[Any, dict[str, dict[str, Any]]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Read the deal and payee attributes the plan declares; every bad cell is reported.
 
     `parsed` remembers each (cell text, type) read, so a value repeated across deals, or
     across the versions of a plan, is parsed once (values are immutable, so sharing is safe).
+    `tables` remembers whole tables by what they declare: plans (or versions of a plan)
+    declaring the same attributes, with the same types and defaults, read them once and share
+    the result (at size M, a deal table is half a million dicts).
     """
     issues: list[DataIssue] = []
     memo: dict[tuple[str, Type], Any] = {} if parsed is None else parsed
-    deals = {deal.id: _typed(plan.deal_attributes, deal.attributes, deal.ref, issues, data, memo) for deal in data.deals}
-    payees = {payee.id: _typed(plan.payee_attributes, payee.attributes, payee.ref, issues, data, memo) for payee in data.payees.values()}
+    known: dict[Any, dict[str, dict[str, Any]]] = {} if tables is None else tables
+    deal_key = ("deal", _declared(plan.deal_attributes))
+    deals = known.get(deal_key)
+    if deals is None:
+        deals = {deal.id: _typed(plan.deal_attributes, deal.attributes, deal.ref, issues, data, memo) for deal in data.deals}
+    payee_key = ("payee", _declared(plan.payee_attributes))
+    payees = known.get(payee_key)
+    if payees is None:
+        declared = plan.payee_attributes
+        payees = {payee.id: _typed(declared, payee.attributes, payee.ref, issues, data, memo) for payee in data.payees.values()}
     if issues:
         raise DataError(issues)
+    known[deal_key], known[payee_key] = deals, payees
     return deals, payees
+
+
+def _declared(declared: Sequence[AttributeDef]) -> tuple[tuple[str, Type, str, str], ...]:
+    """What a table of attributes depends on: each one's name, type and default (by its type
+    and exact text, so that 12 and 12.0 stay apart)."""
+    return tuple((a.name, a.type, type(a.default).__name__, repr(a.default)) for a in declared)
 
 
 def _typed(

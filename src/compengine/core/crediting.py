@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -143,11 +143,17 @@ class Crediting:
         self._currency = plan.header.currency
         self._splits: dict[str, _SplitPaths] = {}  # by deal id, for one call of `credit`: its rules share them
         self._alone: dict[tuple[Any, ...], tuple[Decimal, str, tuple[CreditPath, ...]]] = {}  # see `_grants`
+        self._kept: Container[str] = _EVERYONE  # whose credits `credit` keeps
 
-    def credit(self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Credit]]:
-        """Credits grouped by payee, in date order."""
+    def credit(
+        self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]], kept: Container[str] | None = None
+    ) -> dict[str, list[Credit]]:
+        """Credits grouped by payee, in date order: every payee's, or only those of the payees
+        in `kept` (a plan's own payees: a deal reaches its owner's manager whatever plan the
+        owner is on, but nobody reads the credits of a payee who is not on the plan)."""
         by_payee: dict[str, list[Credit]] = defaultdict(list)
         self._splits = {}  # another call may bring other deals under the same ids (a what-if)
+        self._kept = _EVERYONE if kept is None else kept
         with paused_gc():  # credits live long and make no cycles (see core/gcpause)
             for rule in self.plan.credits.values():
                 credit_deal = self._credit_deal
@@ -159,7 +165,7 @@ class Crediting:
         return dict(by_payee)
 
     def _credit_deal(self, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any], by_payee: dict[str, list[Credit]]) -> None:
-        """Add the deal's credits under `rule` to `by_payee`.
+        """Add the deal's credits under `rule` to `by_payee` (those of the payees kept).
 
         The rule's expressions are called through `.fn`: one Python call fewer per expression,
         and this runs for every deal and rule."""
@@ -180,14 +186,18 @@ class Crediting:
         full = rule.amount.fn(scope)
         name, version = rule.name, plan.version
         prefix = f"{name}/{deal.id}/"
+        kept = self._kept
         if rule.counts_once:
             for payee_id, share, role, paths in self._grants(rule, deal, attrs, scope, credit_date):
-                by_payee[payee_id].append(
-                    Credit(prefix + payee_id, name, deal, payee_id, share, role, full * share, credit_date, attrs, paths, fx, version)
-                )
+                if payee_id in kept:
+                    by_payee[payee_id].append(
+                        Credit(prefix + payee_id, name, deal, payee_id, share, role, full * share, credit_date, attrs, paths, fx, version)
+                    )
             return
         used_ids: set[str] = set()
         for payee_id, group in self._paths(rule, deal, attrs, scope, credit_date).items():
+            if payee_id not in kept:
+                continue  # (its paths' ids are its own: skipping them changes no other credit's id)
             for path in group:
                 role = path.describe()
                 credit_id = f"{prefix}{payee_id}/{role}"
@@ -310,6 +320,14 @@ class _SplitPaths(NamedTuple):
     grants: tuple[_Grant, ...]
 
 
+class _Everyone:
+    """Every payee (`credit` keeps every credit)."""
+
+    def __contains__(self, payee_id: object) -> bool:
+        return True
+
+
+_EVERYONE = _Everyone()
 _OWNER = CreditPath("owner", ONE)
 _OVERLAY = CreditPath("overlay", ONE)
 _SORT_KEY = attrgetter("date", "deal.id", "id")  # Credit.sort_key, without a Python call per credit
