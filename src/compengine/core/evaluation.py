@@ -444,7 +444,7 @@ def _measure_weights(component: Component, scope: PeriodScope) -> dict[str, Deci
 def _apply_multipliers(component: Component, scope: Scope, value: Decimal, steps: list[Step]) -> Decimal:
     for multiplier in component.multipliers:
         factor = multiplier.factor.fn(scope)
-        label = f"× {multiplier.factor.text}" + (f" when {multiplier.when.text}" if multiplier.when else "")
+        label = multiplier.label
         if multiplier.when is None or multiplier.when.fn(scope):
             after = value * factor
             reason = "applies" if multiplier.when is None else f"applies: {_explain_condition(multiplier.when, scope)}"

@@ -358,6 +358,10 @@ class Multiplier:
     factor: Expression
     when: Expression | None
     span: SourceSpan
+    label: str = field(init=False)  # how a trace step names it, made once: "× 1.2 when deal.term_months >= 36"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", f"× {self.factor.text}" + (f" when {self.when.text}" if self.when else ""))
 
 
 @dataclass(frozen=True, slots=True)

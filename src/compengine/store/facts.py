@@ -55,16 +55,19 @@ class LoadReport:
         return sum(self.new_versions.values()) + sum(self.retracted.values())
 
 
-def canonical(cells: Mapping[str, str]) -> str:
-    """A row's content as stored: every cell, trimmed."""
-    return json.dumps({k: v.strip() for k, v in cells.items()}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def content_sha256(cells: Mapping[str, str]) -> str:
-    """What identifies a row's content across loads.  An empty cell is the same as a missing
-    column, so the same rows with or without an empty optional column are the same fact."""
-    present = {k: v.strip() for k, v in cells.items() if v.strip()}
-    return hashlib.sha256(json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+def stored_and_sha256(cells: Mapping[str, str]) -> tuple[str, str]:
+    """A row's content as stored (every cell, trimmed) and the hash that identifies it across
+    loads.  An empty cell is the same as a missing column, so the same rows with or without
+    an empty optional column are the same fact; a row with no empty cell (most rows) is
+    written out once for both."""
+    trimmed = {k: v.strip() for k, v in cells.items()}
+    stored = json.dumps(trimmed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if all(trimmed.values()):
+        identity = stored
+    else:
+        present = {k: v for k, v in trimmed.items() if v}
+        identity = json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return stored, hashlib.sha256(identity.encode()).hexdigest()
 
 
 def fact_key(file: str, cells: Mapping[str, str]) -> str:
@@ -108,8 +111,7 @@ def load(db: Database, folder: str | Path) -> LoadReport:
         for file, rows in rows_given.items():
             kind, _ = FACT_KEYS[file]
             for row_number, cells in rows:
-                content = canonical(cells)
-                digest = content_sha256(cells)
+                content, digest = stored_and_sha256(cells)
                 key = fact_key(file, cells)
                 version, current = latest.get((kind, key), (0, None))
                 if current == digest:
