@@ -372,3 +372,34 @@ def test_a_rep_off_the_plan_still_rolls_up_to_a_manager_on_it() -> None:
     # only M1 is on the plan: 10% of the 10,000 rolled up from R1 = 1,000.00
     data = only_assigned(company(ONE_DEAL), "M1")
     assert line_amounts(calc(team_plan("rolled up 1 levels"), data, "2026-Q1"), "M1") == {"commission": Decimal("1000.00")}
+
+
+def test_a_deal_that_can_reach_nobody_on_the_plan_is_not_worked_out_for_it() -> None:
+    # X2's owner R2 is on no plan and reports to nobody on it: its empty `bonus_base` (read by
+    # the amount, no default) cannot stop the plan.  M1 is paid on X1 rolled up from R1: 10% of 10,000
+    text = team_plan("rolled up 1 levels").replace("amount deal.amount", "amount deal.bonus_base")
+    text = text.replace("credit team from deals", "deal attribute bonus_base: money\n\ncredit team from deals")
+    deals = [deal("X1", "R1", "10000", "2026-02-10", bonus_base="10000"), deal("X2", "R2", "5000", "2026-02-11")]
+    reporting = all_year((*CHAIN, ("R2", "C1")))
+    data = only_assigned(company(deals, reporting, (*PEOPLE, "R2")), "M1")
+    assert line_amounts(calc(text, data, "2026-Q1"), "M1") == {"commission": Decimal("1000.00")}
+
+
+def test_the_same_deal_reaching_someone_on_the_plan_is_still_worked_out_and_its_error_shown() -> None:
+    # the same empty `bonus_base`, but R2 reports to M1 (on the plan): the error names the field
+    text = team_plan("rolled up 1 levels").replace("amount deal.amount", "amount deal.bonus_base")
+    text = text.replace("credit team from deals", "deal attribute bonus_base: money\n\ncredit team from deals")
+    deals = [deal("X2", "R2", "5000", "2026-02-11")]
+    data = only_assigned(company(deals, all_year((*CHAIN, ("R2", "M1"))), (*PEOPLE, "R2")), "M1")
+    with pytest.raises(EvaluationError, match="bonus_base"):
+        calc(text, data, "2026-Q1")
+
+
+def test_everyone_who_ever_reported_within_the_levels_can_roll_up_to_a_manager() -> None:
+    # R1 reported to M1 until July, then to M2; R3 reports to R1.  Within 1 level of M1: R1 only;
+    # within 2: R3 too; M2 is never below M1
+    reporting = lines(("R1", "M1", "2026-01-01", "2026-07-01"), ("R1", "M2", "2026-07-01", None), ("R3", "R1", "2026-01-01", None))
+    hierarchy = Hierarchy(reporting)
+    assert hierarchy.ever_below(["M1"], 1) == {"M1", "R1"}
+    assert hierarchy.ever_below(["M1"], 2) == {"M1", "R1", "R3"}
+    assert hierarchy.ever_below(["M1", "M2"], None) == {"M1", "M2", "R1", "R3"}

@@ -301,3 +301,12 @@ deal attribute units: count, default 2
 """
     )
     assert payouts(run(text, AROUND_THE_REVISION)) == {"D1": Decimal("100"), "D2": Decimal("200")}
+
+
+def test_a_deal_closed_before_a_revision_but_dated_after_it_is_credited_by_the_revision() -> None:
+    # closed 2026-02-10 (version 1's dates), credited on go-live 2026-02-20 (version 2's): 100,000 × 8% = 8,000
+    text = RATE_UP.replace("dated deal.close_date", "dated deal.go_live").replace(
+        "parameter commission_rate = 5%", "deal attribute go_live: date\n\nparameter commission_rate = 5%"
+    )
+    closed_before = [deal("D1", "P1", 100_000, "2026-02-10", go_live="2026-02-20")]
+    assert payouts(run(text, closed_before)) == {"D1": Decimal("8000.00")}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -146,23 +147,56 @@ class Crediting:
         self._kept: Container[str] = _EVERYONE  # whose credits `credit` keeps
 
     def credit(
-        self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]], kept: Container[str] | None = None
+        self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]], kept: AbstractSet[str] | None = None
     ) -> dict[str, list[Credit]]:
         """Credits grouped by payee, in date order: every payee's, or only those of the payees
         in `kept` (a plan's own payees: a deal reaches its owner's manager whatever plan the
-        owner is on, but nobody reads the credits of a payee who is not on the plan)."""
+        owner is on, but nobody reads the credits of a payee who is not on the plan, and a
+        deal that can reach none of them is passed over)."""
         by_payee: dict[str, list[Credit]] = defaultdict(list)
         self._splits = {}  # another call may bring other deals under the same ids (a what-if)
         self._kept = _EVERYONE if kept is None else kept
+        dated_in_force: list[Deal] | None = None  # the deals closed while this version is in force
         with paused_gc():  # credits live long and make no cycles (see core/gcpause)
             for rule in self.plan.credits.values():
                 credit_deal = self._credit_deal
-                for deal in deals:
+                scanned = deals
+                if rule.dated_on_close:  # a deal closed outside the version's dates credits nothing under it
+                    if dated_in_force is None:
+                        dated_in_force = self._closed_in_force(deals)
+                    scanned = dated_in_force
+                if kept is not None:
+                    scanned = self._may_reach(rule, kept, scanned)
+                for deal in scanned:
                     credit_deal(rule, deal, attrs_of[deal.id], by_payee)
         self._splits = {}
         for credits in by_payee.values():
             credits.sort(key=_SORT_KEY)
         return dict(by_payee)
+
+    def _may_reach(self, rule: CreditRule, kept: AbstractSet[str], deals: Iterable[Deal]) -> Iterable[Deal]:
+        """The deals that may credit one of the payees kept under `rule`, found before anything
+        is evaluated, when the rule credits split partners or owners (rolled up or not): a
+        deal whose partners, and everyone they ever reported to within the rollup's levels,
+        are all off the plan credits nobody on it, so its date, filter and amount are not
+        worked out (nor can they fail).  Other recipients (deal fields, `payees where`)
+        cannot be foreseen: every deal is looked at."""
+        kinds = {recipient.kind for recipient in rule.recipients}
+        if not kinds <= {RecipientKind.SPLITS, RecipientKind.OWNER}:
+            return deals
+        sources = kept if rule.rollup is None else self.hierarchy.ever_below(kept, rule.rollup.levels)
+        splits, owner = RecipientKind.SPLITS in kinds, RecipientKind.OWNER in kinds
+        return [
+            deal
+            for deal in deals
+            if ((owner or (splits and not deal.splits)) and deal.owner in sources)
+            or (splits and any(share.payee_id in sources for share in deal.splits))
+        ]
+
+    def _closed_in_force(self, deals: Iterable[Deal]) -> list[Deal]:
+        """The deals whose close date falls while this version is in force, in their order."""
+        start, until = self._from or dt.date.min, self._until or dt.date.max
+        return [deal for deal in deals if start <= deal.close_date < until]
 
     def _credit_deal(self, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any], by_payee: dict[str, list[Credit]]) -> None:
         """Add the deal's credits under `rule` to `by_payee` (those of the payees kept).

@@ -60,6 +60,20 @@ class Hierarchy:
             current = manager
         return managers
 
+    def ever_below(self, managers: Iterable[str], levels: int | None) -> set[str]:
+        """`managers` and everyone who reported to one of them, on any day, within `levels`
+        levels (None: all): whoever a rollup of that depth could carry a deal from to them,
+        whatever the deal's date (more, never fewer, than on any one day)."""
+        found = set(managers)
+        frontier = list(found)
+        depth = 0
+        while frontier and (levels is None or depth < levels):
+            depth += 1
+            below = {line.payee_id for manager in frontier for line in self._reports.get(manager, ())} - found
+            found |= below
+            frontier = list(below)
+        return found
+
     def reports_of(self, manager_id: str, day: date, levels: int | None) -> list[tuple[str, int]]:
         """Everyone below `manager_id` on `day` down to `levels` (None: all), with their depth,
         in a stable order (depth, then payee id)."""

@@ -129,6 +129,7 @@ class CreditRule:
     date: Expression
     rollup: Rollup | None = None
     counts_once: bool = True  # a payee reached by several paths is credited once, not per path
+    dated_on_close: bool = False  # `dated deal.close_date`: a deal's credit date is known without evaluating anything
 
 
 class Aggregate(Enum):

@@ -367,6 +367,7 @@ class _Compiler:
             self.expr(decl.dated),
             rollup,
             decl.duplicates != "per path",
+            isinstance(decl.dated, ast.FieldRef) and decl.dated.scope == "deal" and decl.dated.name == "close_date",
         )
 
     def cell(self, cell: ast.Cell) -> DecisionCell:
