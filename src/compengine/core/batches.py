@@ -39,7 +39,8 @@ from compengine.core.plan import CompiledPlan
 T = TypeVar("T")
 Key = tuple[str, str, Period]
 
-#: Batches per worker: smaller batches even out payees of unequal cost (managers cost more).
+#: Batches per worker: smaller batches even out payees of unequal cost (managers, and plans
+#: with proration or currencies, cost more).
 BATCHES_PER_WORKER = 4
 
 
@@ -115,8 +116,7 @@ def _by_rounds(book: StatementBook, work: Work, convert: Callable[[Statement], T
         if keys:
             assert context is not None
             count = min(len(keys), workers * BATCHES_PER_WORKER)
-            size = -(-len(keys) // count)
-            batches = [keys[i : i + size] for i in range(0, len(keys), size)]
+            batches = [keys[i::count] for i in range(count)]  # dealt out in turn: each batch gets some of every plan
             _job = (book, batches, convert)
             gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
             try:
