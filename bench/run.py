@@ -404,8 +404,9 @@ def _doc_of(file: str, line: int, name: str) -> str:
 def child_workers(folder: str, quarter: int, runs: int, workers: int) -> Json:
     """core.batches.evaluate (all three plans, each line traced and sealed as a run keeps it:
     the service's own conversion) with one worker and with `workers`, alternately; the results
-    must be identical.  Typing and crediting (`plan_work` + `credit_all`) run in one process
-    either way; they are timed on their own so the evaluation stage's speed-up can be given."""
+    must be identical.  Typing the attributes (`plan_work`) runs in one process either way; it is
+    timed on its own so the speed-up of what follows (crediting and evaluation, which the
+    workers share) can be given."""
     from decimal import localcontext
 
     from compengine.core.batches import evaluate
@@ -427,7 +428,6 @@ def child_workers(folder: str, quarter: int, runs: int, workers: int) -> Json:
         began = time.perf_counter()
         with localcontext(DECIMAL_CONTEXT), paused_gc():
             book, _ = plan_work(plans, dataset, f"2026-Q{quarter}")
-            book.credit_all()
             book.close()
         prepared.append(time.perf_counter() - began)
         del book
@@ -659,7 +659,7 @@ def workers_figure(args: argparse.Namespace, folder: Path, say: Callable[..., An
         stage = (found["one_median_s"] - prepare) / max(found["many_median_s"] - prepare, 1e-9)
         found["stage_speedup"] = stage
         found["note"] += (
-            f"; the evaluation stage after typing and crediting ({prepare:.2f} s, one process either way): {stage:.2f}× "
+            f"; crediting and evaluation, after typing the attributes ({prepare:.2f} s, one process either way): {stage:.2f}× "
             f"({found['one_median_s'] - prepare:.2f} s → {found['many_median_s'] - prepare:.2f} s)"
         )
     say(f"[workers] {found['note']}")

@@ -1,14 +1,17 @@
-"""Evaluating a period's statements on several cores: worker processes over batches of payees.
+"""Evaluating a period's statements on several cores: worker processes, each with its own payees.
 
-After crediting, a payee's statement depends only on their own credits, quotas and inputs,
-and on their reports' statement lines (earnings of reports).  So the parent credits every
-plan once and evaluates in rounds, from the bottom of the organisation up: first everyone
-with no reports, then their managers, and so on.  For each round it forks workers, which
-inherit the credited book (copy-on-write: nothing is sent to them) and evaluate their
-batches of payees; what comes back is what `convert` makes of each statement (plain data:
-statements hold compiled plans, which cannot be sent) and the statement's lines, which the
-parent remembers in the book so that the next round's managers read them instead of
-evaluating their reports again.
+A payee's statement depends only on their own credits, quotas and inputs, and on their
+reports' statement lines (earnings of reports).  So the payees are shared out between the
+workers, whole teams together (a first-line manager and the people reporting to them), and
+each worker credits and evaluates only its own: crediting passes over the deals that can
+reach none of a worker's payees (core/crediting.py), so the workers share the crediting too,
+and nothing but statements and lines ever crosses between processes.
+
+Statements are evaluated in rounds, from the bottom of the organisation up: first everyone
+with no reports, then their managers, and so on.  After each round the parent gathers every
+worker's lines and hands them to all workers, so a manager in the next round reads their
+reports' lines wherever those were evaluated.  What comes back of each statement is what
+`convert` makes of it (plain data: statements hold compiled plans, which cannot be sent).
 
 The result is the same, in the same order, whatever the number of workers: the parts are put
 in statement order (payee, plan) as `calculate` does.  If a worker meets an error, the whole
@@ -18,6 +21,7 @@ raises.  Where processes cannot be forked (Windows, macOS's default), it runs in
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 from collections import defaultdict
@@ -25,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
+from multiprocessing.connection import Connection
 from typing import Generic, TypeVar
 
 from compengine.core.calculation import StatementBook, Work, plan_work
@@ -38,10 +43,8 @@ from compengine.core.plan import CompiledPlan
 
 T = TypeVar("T")
 Key = tuple[str, str, Period]
-
-#: Batches per worker: smaller batches even out payees of unequal cost (managers, and plans
-#: with proration or currencies, cost more).
-BATCHES_PER_WORKER = 4
+#: A payee's (component, amount) lines under one plan, by period label.
+Lines = dict[str, tuple[tuple[str, Decimal], ...]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ def evaluate(
     with localcontext(DECIMAL_CONTEXT), paused_gc():  # (as `calculate`: see core/gcpause.py)
         book, work = plan_work(plans, data, period_label, payees)
         try:
-            found = _by_rounds(book, work, convert, workers)
+            context = _fork_context() if workers > 1 and len(work.keys) > 1 else None
+            found = _by_rounds(book, work, convert) if context is None else _in_workers(book, work, convert, workers, context)
             if found is None:  # an error: raised as `calculate` raises it, in its order, from a fresh book
                 book.close()
                 book, work = plan_work(plans, data, period_label, payees)
@@ -91,48 +95,93 @@ def _fork_context() -> multiprocessing.context.BaseContext | None:
         return None
 
 
-# What the forked workers read: set in the parent just before forking (inherited, never sent).
-_job: tuple[StatementBook, list[list[Key]], Callable[[Statement], object]] | None = None
-
-
-def _by_rounds(book: StatementBook, work: Work, convert: Callable[[Statement], T], workers: int) -> list[tuple[tuple[str, str], T]] | None:
-    """The converted statements, round by round from the bottom of the organisation up, or
-    None if evaluating one met an error (to be raised as a single process raises it).
-
-    With one worker (or where processes cannot be forked) every round is evaluated here.
-    Otherwise each round is shared out to forked workers, which inherit the credited book;
-    the first statement is evaluated here before any fork, so the caches it fills
-    (calendars, typed values) are inherited warm rather than filled again in every worker,
-    and a round too small to share is evaluated here too."""
-    global _job
-    context = _fork_context() if workers > 1 and len(work.keys) > 1 else None
-    if context is not None:
-        book.credit_all()
+def _by_rounds(book: StatementBook, work: Work, convert: Callable[[Statement], T]) -> list[tuple[tuple[str, str], T]] | None:
+    """In this process: the converted statements, round by round from the bottom of the
+    organisation up (each payee's evaluator dropped once done), or None on an error."""
     found: list[tuple[tuple[str, str], T]] = []
-    for index, keys in enumerate(_rounds(book, work.keys)):
-        here = keys if context is None or len(keys) < workers * 2 else keys[:1] if index == 0 else []
-        parts = [_sent(book, here, convert)]
-        keys = keys[len(here) :]
-        if keys:
-            assert context is not None
-            count = min(len(keys), workers * BATCHES_PER_WORKER)
-            batches = [keys[i::count] for i in range(count)]  # dealt out in turn: each batch gets some of every plan
-            _job = (book, batches, convert)
-            gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
-            try:
-                with context.Pool(min(workers, len(batches))) as pool:
-                    parts += pool.map(_run_batch, range(len(batches)), chunksize=1)
-            finally:
-                _job = None
-                gc.unfreeze()
-        for part in parts:
-            if part is None:
-                return None
-            for (family_id, payee_id, _), order, converted, lines in part:
-                book.remember_lines(family_id, payee_id, lines)  # (a worker's: this book has not seen them)
-                if order is not None:
-                    found.append((order, converted))  # type: ignore[arg-type]  # (what `convert` made: a T)
+    for keys in _rounds(book, work.keys):
+        part = _sent(book, keys, convert)
+        if part is None:
+            return None
+        _gather(part, found)
     return found
+
+
+# What the forked workers read: set in the parent just before forking (inherited, never sent):
+# the book, each worker's keys round by round, and the conversion.
+_job: tuple[StatementBook, list[list[list[Key]]], Callable[[Statement], object]] | None = None
+_FAILED = "failed"  # what a worker sends instead of a round's statements when it met an error
+
+
+def _in_workers(
+    book: StatementBook, work: Work, convert: Callable[[Statement], T], workers: int, context: multiprocessing.context.BaseContext
+) -> list[tuple[tuple[str, str], T]] | None:
+    """The converted statements, evaluated by `workers` forked processes, each crediting and
+    evaluating its own payees round by round; None if one met an error."""
+    global _job
+    rounds = _rounds(book, work.keys)
+    group = _teams_shared_out(book, work.keys, workers)
+    _job = (book, [[[key for key in keys if group[key[1]] == index] for keys in rounds] for index in range(workers)], convert)
+    gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
+    pipes: list[Connection] = []
+    processes = []
+    try:
+        for index in range(workers):
+            here, there = context.Pipe()
+            process = context.Process(target=_worker, args=(index, there), daemon=True)  # type: ignore[attr-defined]
+            process.start()
+            there.close()
+            pipes.append(here)
+            processes.append(process)
+        found: list[tuple[tuple[str, str], T]] = []
+        learned: dict[tuple[str, str], Lines] = {}  # the last round's lines, for every worker's next round
+        for _ in rounds:
+            for pipe in pipes:
+                pipe.send(learned)
+            parts = [pipe.recv() for pipe in pipes]
+            if any(part == _FAILED for part in parts):
+                return None
+            learned = {}
+            for part in parts:
+                for (family_id, payee_id, _), _order, _converted, lines in part:
+                    learned[(family_id, payee_id)] = lines
+                _gather(part, found)
+        return found
+    except EOFError:  # a worker ended without a word (killed): evaluated again here, where any error shows
+        return None
+    finally:
+        for pipe in pipes:
+            with contextlib.suppress(OSError):  # (a worker that failed has gone)
+                pipe.send(None)  # nothing more: stop
+            pipe.close()
+        for process in processes:
+            process.join()
+        _job = None
+        gc.unfreeze()
+
+
+def _worker(index: int, pipe: Connection) -> None:
+    """In a forked worker: its payees, round by round, each round started by the lines the
+    other workers evaluated in the round before."""
+    assert _job is not None, "a worker is forked from the parent, which set the job"
+    book, plan, convert = _job
+    mine = plan[index]
+    book.keep_only({payee_id for keys in mine for _, payee_id, _ in keys})
+    with localcontext(DECIMAL_CONTEXT):
+        for keys in mine:
+            learned = pipe.recv()
+            if learned is None:
+                return
+            for (family_id, payee_id), lines in learned.items():
+                book.remember_lines(family_id, payee_id, lines)
+            try:
+                part = _sent(book, keys, convert)
+            except Exception:  # a fault, not a plan or data error: shown when evaluated again in the parent
+                part = None
+            pipe.send(_FAILED if part is None else part)
+            if part is None:
+                return
+        pipe.recv()  # the parent's "stop"
 
 
 def _rounds(book: StatementBook, keys: Sequence[Key]) -> list[list[Key]]:
@@ -150,18 +199,39 @@ def _rounds(book: StatementBook, keys: Sequence[Key]) -> list[list[Key]]:
     return [by_height[height] for height in sorted(by_height)]
 
 
-#: A statement as a worker sends it back: its key, its place in statement order (None if the
-#: payee had no statement), what `convert` made of it, and the (component, amount) lines of
-#: every period evaluated for it, by label (the earlier periods of the year too).
-Sent = tuple[Key, tuple[str, str] | None, object, dict[str, tuple[tuple[str, Decimal], ...]]]
+def _teams_shared_out(book: StatementBook, keys: Sequence[Key], workers: int) -> dict[str, int]:
+    """Each payee's worker.  Teams stay together (someone with no reports goes with their
+    manager on the period's last day), so a deal rolled up one level is credited by one
+    worker, not two; teams go, largest first, to the worker with the fewest statements so far."""
+    team_of: dict[str, str] = {}
+    size: dict[str, int] = defaultdict(int)
+    for _, payee_id, period in keys:
+        team = team_of.get(payee_id)
+        if team is None:
+            day = period.last_day
+            manager = book.hierarchy.manager_of(payee_id, day)
+            leads = bool(book.hierarchy.reports_of(payee_id, day, 1))
+            team = team_of[payee_id] = payee_id if leads or manager is None else manager
+        size[team] += 1
+    load = [0] * workers
+    worker_of_team: dict[str, int] = {}
+    for team in sorted(size, key=lambda t: (-size[t], t)):
+        index = min(range(workers), key=lambda i: (load[i], i))
+        worker_of_team[team] = index
+        load[index] += size[team]
+    return {payee_id: worker_of_team[team] for payee_id, team in team_of.items()}
 
 
-def _run_batch(index: int) -> list[Sent] | None:
-    """In a worker: one batch's statements."""
-    assert _job is not None, "a batch runs in a forked worker, which inherits the job"
-    book, batches, convert = _job
-    with localcontext(DECIMAL_CONTEXT):
-        return _sent(book, batches[index], convert)
+#: A statement as it is sent back: its key, its place in statement order (None if the payee
+#: had no statement), what `convert` made of it, and the (component, amount) lines of every
+#: period evaluated for it, by label (the earlier periods of the year too).
+Sent = tuple[Key, tuple[str, str] | None, object, Lines]
+
+
+def _gather(part: list[Sent], found: list[tuple[tuple[str, str], T]]) -> None:
+    for _key, order, converted, _lines in part:
+        if order is not None:
+            found.append((order, converted))  # type: ignore[arg-type]  # (what `convert` made: a T)
 
 
 def _sent(book: StatementBook, keys: Sequence[Key], convert: Callable[[Statement], object]) -> list[Sent] | None:

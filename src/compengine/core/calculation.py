@@ -191,6 +191,7 @@ class StatementBook:
         for value in data.inputs:
             self._inputs[value.payee_id][(value.name, value.period_label)] = value
         self._credits: dict[str, dict[str, list[Credit]]] = {}
+        self._only: set[str] | None = None  # see `keep_only`
         self._evaluators: dict[tuple[str, str], PayeeEvaluator] = {}
         self._in_progress: set[tuple[str, str, str]] = set()
         self._known_lines: dict[tuple[str, str, str], tuple[tuple[str, Decimal], ...]] = {}
@@ -219,11 +220,11 @@ class StatementBook:
         once its lines are remembered: evaluation then holds one payee at a time, not all."""
         self._evaluators.pop((family_id, payee_id), None)
 
-    def credit_all(self) -> None:
-        """Credit every plan now rather than on first use (before forking workers, so that
-        they share the credits instead of each crediting again)."""
-        for family_id in self.families:
-            self._credits_of(family_id)
+    def keep_only(self, payees: set[str]) -> None:
+        """Credit only these payees (a worker's share of them): crediting then passes over the
+        deals that reach none of them.  Should another payee's statement be needed (a report
+        who moved teams during the year), their credits are worked out then, on their own."""
+        self._only = set(payees)
 
     def close(self) -> None:
         """Drop the evaluators once every statement is out.  Each points back to the book (for
@@ -251,7 +252,8 @@ class StatementBook:
         key = (family_id, payee_id)
         if key not in self._evaluators:
             family = self.families[family_id]
-            credits = self._credits_of(family_id)
+            mine = self._only is None or payee_id in self._only
+            credits = self._credits_of(family_id) if mine else self._credit(family_id, {payee_id})
             by_rule: dict[str, list[Credit]] = defaultdict(list)
             for credit in credits.get(payee_id, ()):
                 by_rule[credit.rule].append(credit)
@@ -269,20 +271,24 @@ class StatementBook:
         return self._evaluators[key]
 
     def _credits_of(self, family_id: str) -> dict[str, list[Credit]]:
-        """Every version's credits of a plan: each version credits the deals dated while it is
-        in force."""
+        """The credits of a plan's payees (those kept: see `keep_only`), made on first use."""
         if family_id not in self._credits:
-            merged: dict[str, list[Credit]] = defaultdict(list)
-            family = self.families[family_id]
             on_plan = {payee for plan, payee in self._assignments if plan == family_id}  # nobody else's credits are read
-            for version, (deal_attrs, payee_attrs) in zip(family.versions, self._typed[family_id], strict=True):
-                crediting = Crediting(version, self.data.payees, payee_attrs, self.hierarchy, self.fx)
-                for payee_id, credits in crediting.credit(self.data.deals, deal_attrs, on_plan).items():
-                    merged[payee_id].extend(credits)
-            for credits in merged.values():
-                credits.sort(key=Credit.sort_key)
-            self._credits[family_id] = dict(merged)
+            self._credits[family_id] = self._credit(family_id, on_plan if self._only is None else on_plan & self._only)
         return self._credits[family_id]
+
+    def _credit(self, family_id: str, payees: set[str]) -> dict[str, list[Credit]]:
+        """Every version's credits of a plan for `payees`: each version credits the deals dated
+        while it is in force."""
+        merged: dict[str, list[Credit]] = defaultdict(list)
+        family = self.families[family_id]
+        for version, (deal_attrs, payee_attrs) in zip(family.versions, self._typed[family_id], strict=True):
+            crediting = Crediting(version, self.data.payees, payee_attrs, self.hierarchy, self.fx)
+            for payee_id, credits in crediting.credit(self.data.deals, deal_attrs, payees).items():
+                merged[payee_id].extend(credits)
+        for credits in merged.values():
+            credits.sort(key=Credit.sort_key)
+        return dict(merged)
 
     def lines_below(self, manager_id: str, period: Period, levels: int | None) -> list[tuple[str, str, str, Decimal]]:
         """(payee, plan, component, amount) of the reports' statement lines for the same dates."""
