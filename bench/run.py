@@ -243,6 +243,7 @@ def child_e2e(folder: str, quarter: int, url: str, schema: str | None, progress:
 
     def save() -> None:
         out["peak_rss_mb"] = peak_rss_mb()
+        out["peak_rss_worker_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest worker
         Path(progress).write_text(json.dumps(out), encoding="utf-8")
 
     with watch.stage("create database"):
@@ -481,6 +482,26 @@ def run_child(kind: str, arguments: Json, timeout: float | None = None) -> tuple
     return json.loads(text), ""
 
 
+def _counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("give worker counts of 1 or more, separated by commas: 1,2")
+    return counts
+
+
+def e2e_key(kind: str, workers: int) -> str:
+    """How an end-to-end measurement is filed: by database, and by worker count beyond one."""
+    return kind if workers == 1 else f"{kind}, {workers} workers"
+
+
+def all_end_to_end(args: argparse.Namespace, folder: Path, say: Callable[..., Any]) -> Json:
+    found: Json = {}
+    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        for workers in args.e2e_workers:
+            found[e2e_key(kind, workers)] = end_to_end(args, kind, folder, say, workers)
+    return found
+
+
 def data_folder(label: str, payees: int, deals: int, seed: int, cache: Path) -> tuple[Path, Json]:
     folder = cache / f"{payees}x{deals}-seed{seed}"
     summary = generate.ensure(folder, payees, deals, seed)
@@ -514,9 +535,7 @@ def measure(args: argparse.Namespace) -> Json:
     figures["source"] = source_state()
 
     if args.e2e_only:  # the stored lines are still checked against the reference before anything is reported
-        figures["e2e"] = {
-            kind: end_to_end(args, kind, folder, say) for kind in (("sqlite", "postgresql") if args.db == "both" else (args.db,))
-        }
+        figures["e2e"] = all_end_to_end(args, folder, say)
         figures["bench_wall_s"] = time.perf_counter() - began
         figures["load_average_at_end"] = os.getloadavg()
         return figures
@@ -566,9 +585,7 @@ def measure(args: argparse.Namespace) -> Json:
         say(f"[{label}] compile: {figures['compile']}")
 
     # ---- end to end
-    figures["e2e"] = {}
-    for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        figures["e2e"][kind] = end_to_end(args, kind, folder, say)
+    figures["e2e"] = all_end_to_end(args, folder, say)
 
     if args.profile:
         figures["profile"] = profile(args, folder, label)
@@ -577,13 +594,13 @@ def measure(args: argparse.Namespace) -> Json:
     return figures
 
 
-def end_to_end(args: argparse.Namespace, kind: str, folder: Path, say: Callable[..., Any]) -> Json:
+def end_to_end(args: argparse.Namespace, kind: str, folder: Path, say: Callable[..., Any], workers: int = 1) -> Json:
     from compengine.store.database import drop_schema_for_tests, reset_schema_for_tests
 
     runs: list[Json] = []
     problem = ""
     for number in range(args.runs):
-        say(f"[{kind}] end to end, run {number + 1}/{args.runs}...")
+        say(f"[{e2e_key(kind, workers)}] end to end, run {number + 1}/{args.runs}...")
         with tempfile.TemporaryDirectory(prefix="compengine-bench-") as scratch:
             schema = None
             if kind == "sqlite":
@@ -597,7 +614,7 @@ def end_to_end(args: argparse.Namespace, kind: str, folder: Path, say: Callable[
             progress = f"{scratch}/progress.json"
             try:
                 arguments = {"folder": str(folder), "quarter": args.quarter, "url": url, "schema": schema, "progress": progress}
-                arguments["workers"] = args.e2e_workers
+                arguments["workers"] = workers
                 result, why = run_child("e2e", arguments, args.timeout)
                 if result is None:
                     partial = json.loads(Path(progress).read_text(encoding="utf-8")) if Path(progress).exists() else {}
@@ -612,7 +629,7 @@ def end_to_end(args: argparse.Namespace, kind: str, folder: Path, say: Callable[
             print(f"STORED LINES DISAGREE WITH THE REFERENCE ({kind}):", *mismatches[:50], sep="\n  ", file=sys.stderr)
             raise SystemExit(1)
         runs.append(result)
-        say(f"[{kind}] {result['end_to_end_s']:.1f} s end to end, peak {result['peak_rss_mb']:.0f} MB")
+        say(f"[{e2e_key(kind, workers)}] {result['end_to_end_s']:.1f} s end to end, peak {result['peak_rss_mb']:.0f} MB")
     stages = {name: median([r["stages_s"][name] for r in runs]) for name in runs[0]["stages_s"]}
     parts = {name: median([r["calculate_parts_s"][name] for r in runs]) for name in runs[0]["calculate_parts_s"]}
     return {
@@ -621,6 +638,7 @@ def end_to_end(args: argparse.Namespace, kind: str, folder: Path, say: Callable[
         "stages_s": stages,
         "calculate_parts_s": parts,
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "peak_rss_worker_mb": max(r.get("peak_rss_worker_mb", 0.0) for r in runs),
         "calculate_gc_s": median([r["calculate_gc_s"] for r in runs]),
         "calculate_gc_full_collections": runs[0]["calculate_gc_full_collections"],
         "trace_bytes_per_line": median([r["trace_bytes_per_line"] for r in runs]),
@@ -765,14 +783,17 @@ def write_report(results_dir: Path, out: Path) -> None:
             f"{ev['ratio']:.1f}× ({_s(ev['engine_s'])} vs {_s(ev['reference_s'], 3)}) | {_met(ev['ratio'] <= 1.5)} |"
         )
     for kind, limit in (("sqlite", 45), ("postgresql", 60)):
-        e2e = (m or {}).get("e2e", {}).get(kind)
-        if e2e is None:
+        measured = {key: e for key, e in (m or {}).get("e2e", {}).items() if key.split(",")[0] == kind}
+        done = {key: e for key, e in measured.items() if "error" not in e}
+        if not measured:
             lines.append(f"| 2 | M: a quarter end to end on {kind} ≤ {limit} s | not measured | — |")
-        elif "error" in e2e:
-            lines.append(f"| 2 | M: a quarter end to end on {kind} ≤ {limit} s | {e2e['error'].split(';')[0]} | **no** |")
+        elif not done:
+            problem = next(iter(measured.values()))["error"].split(";")[0]
+            lines.append(f"| 2 | M: a quarter end to end on {kind} ≤ {limit} s | {problem} | **no** |")
         else:
-            took = e2e["end_to_end_s"]
-            lines.append(f"| 2 | M: a quarter end to end on {kind} ≤ {limit} s | {_s(took, 1)} | {_met(took <= limit)} |")
+            each = "; ".join(f"{_s(e['end_to_end_s'], 1)} with {e.get('workers', 1)} worker(s)" for e in done.values())
+            took = min(e["end_to_end_s"] for e in done.values())
+            lines.append(f"| 2 | M: a quarter end to end on {kind} ≤ {limit} s | {each} | {_met(took <= limit)} |")
     m_peak = _peak(m)
     l_peak = _peak(large)
     lines.append(
@@ -786,7 +807,7 @@ def write_report(results_dir: Path, out: Path) -> None:
         if "workers" not in found[size]:
             continue
         w = found[size]["workers"]
-        ok = (w.get("stage_speedup", w["speedup"]) >= 1.6 and w["identical"]) if "speedup" in w else None
+        ok = (w["speedup"] >= 1.6 and w["identical"]) if "speedup" in w else None  # the whole, typing included
         lines.append(f"| 4 | {w.get('workers', 2)} worker processes ≥ 1.6× one, identical results ({size}) | {w['note']} | {_met(ok)} |")
     compiled = next((found[s]["compile"] for s in reversed(order) if "big_plan_cold_s" in found[s].get("compile", {})), None)
     if compiled:
@@ -867,11 +888,13 @@ def _api_section(api: Json) -> list[str]:
 
 def _peak(figures: Json | None) -> float | None:
     """Target 3's figure: the peak RSS of the cycle end to end (load, calculate, persist), the
-    product's own path.  The evaluation measurement's process is not it: it holds the engine's
+    product's own path, in one process (with workers the memory is spread over processes
+    that share pages, which RSS counts in each).  The evaluation measurement's process is not it: it holds the engine's
     and the reference's whole results side by side, to compare them, and reads CSV."""
     if not figures:
         return None
-    peaks = [e["peak_rss_mb"] for e in figures.get("e2e", {}).values() if "peak_rss_mb" in e]
+    one = [e for key, e in figures.get("e2e", {}).items() if "," not in key]  # one process: all of the memory is in it
+    peaks = [e["peak_rss_mb"] for e in one if "peak_rss_mb" in e]
     return float(max(peaks)) if peaks else None
 
 
@@ -944,7 +967,10 @@ def _more_rows(f: Json, rows: list[tuple[str, str]]) -> None:
         if "calculate_gc_s" in e2e:
             gc_note = f"{_s(e2e['calculate_gc_s'], 1)} ({e2e['calculate_gc_full_collections']} full collections)"
             rows.append((f"cyclic garbage collector during calculate on {kind}", gc_note))
-        rows.append((f"peak RSS, end to end on {kind}", f"{e2e['peak_rss_mb']:.0f} MB"))
+        peak = f"{e2e['peak_rss_mb']:.0f} MB"
+        if e2e.get("workers", 1) > 1 and e2e.get("peak_rss_worker_mb"):
+            peak += f" in the calculating process, {e2e['peak_rss_worker_mb']:.0f} MB in the largest worker"
+        rows.append((f"peak RSS, end to end on {kind}", peak))
         rows.append(
             (
                 f"trace stored per line on {kind}",
@@ -1014,7 +1040,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement; the median is reported")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--workers", type=int, default=2, help="worker processes to compare with one (if the engine offers it)")
-    parser.add_argument("--e2e-workers", type=int, default=1, help="worker processes of the end-to-end cycle (default 1)")
+    parser.add_argument(
+        "--e2e-workers",
+        type=_counts,
+        default=[1],
+        help="worker processes of the end-to-end cycle, or several counts to measure each: 1,2 (default 1)",
+    )
     parser.add_argument("--quarter", type=int, default=4, choices=(1, 2, 3, 4), help="the quarter of FY2026 to calculate")
     parser.add_argument("--postgres-url", default=os.environ.get("COMPENGINE_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
     parser.add_argument("--timeout", type=float, default=600, help="seconds before a measurement is stopped (and reported so)")
