@@ -999,8 +999,10 @@ def _stages_table(f: Json) -> list[str]:
 def _profile_section(results_dir: Path, order: list[str], found: dict[str, Json]) -> list[str]:
     lines = ["", "## Profile", ""]
     profiled = [s for s in order if "profile" in found[s] and "by_cumulative" in found[s]["profile"]]
+    notes = results_dir / "profile-notes.md"
+    written = ["", notes.read_text(encoding="utf-8").strip()] if notes.exists() else []
     if not profiled:
-        return [*lines, "Not profiled yet: run with `--profile`."]
+        return [*lines, "Not profiled yet: run with `--profile`.", *written]
     size = profiled[0]
     p = found[size]["profile"]
     lines.append(
@@ -1024,10 +1026,7 @@ def _profile_section(results_dir: Path, order: list[str], found: dict[str, Json]
         lines += ["", title, "", "| # | function | where | own % | calls |", "|---|---|---|---|---|"]
         for i, r in enumerate(p[key][:15], start=1):
             lines.append(f"| {i} | `{r['function']}` | {r['where']} | {r['own_pct']:.1f} | {r['calls']:,} |")
-    notes = results_dir / "profile-notes.md"
-    if notes.exists():
-        lines += ["", notes.read_text(encoding="utf-8").strip()]
-    return lines
+    return lines + written
 
 
 # ====================================================================== command line
