@@ -31,6 +31,7 @@ from compengine.core.batches import evaluate
 from compengine.core.calculation import calculate, hash_json, statement_json
 from compengine.core.errors import CompengineError, PeriodError
 from compengine.core.evaluation import Statement
+from compengine.core.gcpause import paused_gc
 from compengine.core.money import DECIMAL_CONTEXT, ZERO
 from compengine.core.plan import CompiledPlan
 from compengine.core.trace import build_line_trace, trace_json
@@ -175,6 +176,10 @@ class PayoutCycles:
     def calculate(self, period: str, as_of: date | None = None, knowledge_time: datetime | None = None) -> RunSummary:
         """A draft run of `period`: its statements and the adjustments owed to closed periods."""
         knowledge_time = knowledge_time or self.db.now()
+        with paused_gc():  # (see core/gcpause: run whole, the collector re-scanned millions of facts and lines 4 times at L)
+            return self._calculate(period, as_of, knowledge_time)
+
+    def _calculate(self, period: str, as_of: date | None, knowledge_time: datetime) -> RunSummary:
         with self.db.reading() as connection:
             status = self._status(connection, period)
             if status is None:
