@@ -156,7 +156,12 @@ def cycle_calculate(
     period: PeriodArgument,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Count deals closed by this date (default: the period's last day).")] = None,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, help="Processes evaluating statements at once (the result is the same for any number).")
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes crediting and evaluating statements at once, each for its own teams (the same result for any number).",
+        ),
     ] = 1,
     db: DbOption = None,
 ) -> None:

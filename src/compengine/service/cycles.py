@@ -130,8 +130,8 @@ def decimal_context() -> dict[str, Any]:
 
 class PayoutCycles:
     def __init__(self, db: Database, pay: PayStage | None = None, workers: int = 1):
-        """`workers`: processes evaluating statements at once (see core/batches.py); the
-        result is the same for any number."""
+        """`workers`: processes crediting and evaluating statements at once, each for its own
+        teams (see core/batches.py); the result is the same for any number."""
         self.db = db
         self.pay = pay or pay_stage
         self.workers = workers
