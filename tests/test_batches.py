@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compengine.core.batches import evaluate
+from compengine.core.batches import evaluate, workers_for
 from compengine.core.calculation import calculate, plan_work, statement_json
 from compengine.core.data import Dataset, ReportingLine
 from compengine.core.errors import EvaluationError
@@ -130,3 +130,18 @@ def test_two_workers_agree_with_one_process_when_a_report_moves_into_management(
     assert evaluated.parts == [statement_json(s) for s in expected.statements]
     assert line_amounts(expected, "M1") == {"commission": Decimal("0.00"), "override": Decimal("10.00")}
     assert line_amounts(expected, "R1") == {"commission": Decimal("0.00"), "override": Decimal("20.00")}
+
+
+# ------------------------------------------------------------------ how many workers by default
+@pytest.mark.parametrize(
+    ("statements", "cores", "workers"),
+    [(32, 2, 1), (499, 2, 1), (500, 2, 2), (10_000, 2, 2), (10_000, 1, 1), (10_000, 8, 8), (1_000, 8, 4)],
+)
+def test_by_default_each_core_gets_a_worker_with_at_least_250_statements(statements: int, cores: int, workers: int) -> None:
+    assert workers_for(statements, cores) == workers
+
+
+def test_left_to_choose_the_workers_gives_the_statements_of_one_process() -> None:
+    data = load_dataset(COMPANY_DIR)
+    evaluated = evaluate(PLANS, data, "2026-Q1", statement_json, workers=None)
+    assert evaluated.parts == [statement_json(s) for s in calculate(PLANS, data, "2026-Q1").statements]

@@ -156,13 +156,14 @@ def cycle_calculate(
     period: PeriodArgument,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Count deals closed by this date (default: the period's last day).")] = None,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--workers",
             min=1,
-            help="Processes crediting and evaluating statements at once, each for its own teams (the same result for any number).",
+            help="Processes crediting and evaluating statements at once, each for its own teams (the same result for any number); "
+            "default: one per core, with at least 250 statements each.",
         ),
-    ] = 1,
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Calculate a draft run of PERIOD, with adjustments for closed periods that changed."""

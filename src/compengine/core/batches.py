@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,18 +56,39 @@ class Evaluated(Generic[T]):
     notes: tuple[str, ...]
 
 
+#: With `workers=None`, at least this many statements per worker: below it, forking and
+#: handing lines round cost more than they save.
+STATEMENTS_PER_WORKER = 250
+
+
+def workers_for(statements: int, cores: int | None = None) -> int:
+    """The processes `evaluate(workers=None)` uses: one per usable core, as long as each
+    gets at least STATEMENTS_PER_WORKER statements (so a small company stays in one)."""
+    usable = cores if cores is not None else _usable_cores()
+    return max(1, min(usable, statements // STATEMENTS_PER_WORKER))
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may run on (a container's share)
+    except AttributeError:  # not on every system
+        return os.cpu_count() or 1
+
+
 def evaluate(
     plans: Sequence[CompiledPlan],
     data: Dataset,
     period_label: str,
     convert: Callable[[Statement], T],
-    workers: int = 1,
+    workers: int | None = 1,
     payees: Iterable[str] | None = None,
 ) -> Evaluated[T]:
     """`convert(statement)` for every statement `calculate` would give, in the same order,
-    evaluated by `workers` processes."""
+    evaluated by `workers` processes (None: as many as `workers_for` the work)."""
     with localcontext(DECIMAL_CONTEXT), paused_gc():  # (as `calculate`: see core/gcpause.py)
         book, work = plan_work(plans, data, period_label, payees)
+        if workers is None:
+            workers = workers_for(len(work.keys))
         try:
             context = _fork_context() if workers > 1 and len(work.keys) > 1 else None
             found = _by_rounds(book, work, convert) if context is None else _in_workers(book, work, convert, workers, context)

@@ -129,9 +129,10 @@ def decimal_context() -> dict[str, Any]:
 
 
 class PayoutCycles:
-    def __init__(self, db: Database, pay: PayStage | None = None, workers: int = 1):
+    def __init__(self, db: Database, pay: PayStage | None = None, workers: int | None = 1):
         """`workers`: processes crediting and evaluating statements at once, each for its own
-        teams (see core/batches.py); the result is the same for any number."""
+        teams (see core/batches.py; None: one per core for a large enough company); the result
+        is the same for any number.  One by default: a server's threads and forking mix badly."""
         self.db = db
         self.pay = pay or pay_stage
         self.workers = workers
