@@ -273,7 +273,7 @@ class StatementBook:
     def _credits_of(self, family_id: str) -> dict[str, list[Credit]]:
         """The credits of a plan's payees (those kept: see `keep_only`), made on first use."""
         if family_id not in self._credits:
-            on_plan = {payee for plan, payee in self._assignments if plan == family_id}  # nobody else's credits are read
+            on_plan = set(self.assigned(family_id))  # nobody else's credits are read
             self._credits[family_id] = self._credit(family_id, on_plan if self._only is None else on_plan & self._only)
         return self._credits[family_id]
 

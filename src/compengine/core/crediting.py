@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from operator import attrgetter
@@ -144,7 +144,6 @@ class Crediting:
         self._currency = plan.header.currency
         self._splits: dict[str, _SplitPaths] = {}  # by deal id, for one call of `credit`: its rules share them
         self._alone: dict[tuple[Any, ...], tuple[Decimal, str, tuple[CreditPath, ...]]] = {}  # see `_grants`
-        self._kept: Container[str] = _EVERYONE  # whose credits `credit` keeps
 
     def credit(
         self, deals: Iterable[Deal], attrs_of: Mapping[str, Mapping[str, Any]], kept: AbstractSet[str] | None = None
@@ -155,7 +154,6 @@ class Crediting:
         deal that can reach none of them is passed over)."""
         by_payee: dict[str, list[Credit]] = defaultdict(list)
         self._splits = {}  # another call may bring other deals under the same ids (a what-if)
-        self._kept = _EVERYONE if kept is None else kept
         dated_in_force: list[Deal] | None = None  # the deals closed while this version is in force
         with paused_gc():  # credits live long and make no cycles (see core/gcpause)
             for rule in self.plan.credits.values():
@@ -168,7 +166,7 @@ class Crediting:
                 if kept is not None:
                     scanned = self._may_reach(rule, kept, scanned)
                 for deal in scanned:
-                    credit_deal(rule, deal, attrs_of[deal.id], by_payee)
+                    credit_deal(rule, deal, attrs_of[deal.id], by_payee, kept)
         self._splits = {}
         for credits in by_payee.values():
             credits.sort(key=_SORT_KEY)
@@ -198,8 +196,10 @@ class Crediting:
         start, until = self._from or dt.date.min, self._until or dt.date.max
         return [deal for deal in deals if start <= deal.close_date < until]
 
-    def _credit_deal(self, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any], by_payee: dict[str, list[Credit]]) -> None:
-        """Add the deal's credits under `rule` to `by_payee` (those of the payees kept).
+    def _credit_deal(
+        self, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any], by_payee: dict[str, list[Credit]], kept: AbstractSet[str] | None
+    ) -> None:
+        """Add the deal's credits under `rule` to `by_payee` (those of the payees kept, or all).
 
         The rule's expressions are called through `.fn`: one Python call fewer per expression,
         and this runs for every deal and rule."""
@@ -220,17 +220,16 @@ class Crediting:
         full = rule.amount.fn(scope)
         name, version = rule.name, plan.version
         prefix = f"{name}/{deal.id}/"
-        kept = self._kept
         if rule.counts_once:
             for payee_id, share, role, paths in self._grants(rule, deal, attrs, scope, credit_date):
-                if payee_id in kept:
+                if kept is None or payee_id in kept:
                     by_payee[payee_id].append(
                         Credit(prefix + payee_id, name, deal, payee_id, share, role, full * share, credit_date, attrs, paths, fx, version)
                     )
             return
         used_ids: set[str] = set()
         for payee_id, group in self._paths(rule, deal, attrs, scope, credit_date).items():
-            if payee_id not in kept:
+            if kept is not None and payee_id not in kept:
                 continue  # (its paths' ids are its own: skipping them changes no other credit's id)
             for path in group:
                 role = path.describe()
@@ -354,14 +353,6 @@ class _SplitPaths(NamedTuple):
     grants: tuple[_Grant, ...]
 
 
-class _Everyone:
-    """Every payee (`credit` keeps every credit)."""
-
-    def __contains__(self, payee_id: object) -> bool:
-        return True
-
-
-_EVERYONE = _Everyone()
 _OWNER = CreditPath("owner", ONE)
 _OVERLAY = CreditPath("overlay", ONE)
 _SORT_KEY = attrgetter("date", "deal.id", "id")  # Credit.sort_key, without a Python call per credit

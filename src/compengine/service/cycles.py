@@ -174,13 +174,10 @@ class PayoutCycles:
         return connection.execute(query.with_for_update() if lock else query).scalar()
 
     # ---------------------------------------------------------------- calculate
+    @paused_gc()  # (see core/gcpause: run whole, as at L the collector re-scanned millions of facts and lines 4 times)
     def calculate(self, period: str, as_of: date | None = None, knowledge_time: datetime | None = None) -> RunSummary:
         """A draft run of `period`: its statements and the adjustments owed to closed periods."""
         knowledge_time = knowledge_time or self.db.now()
-        with paused_gc():  # (see core/gcpause: run whole, the collector re-scanned millions of facts and lines 4 times at L)
-            return self._calculate(period, as_of, knowledge_time)
-
-    def _calculate(self, period: str, as_of: date | None, knowledge_time: datetime) -> RunSummary:
         with self.db.reading() as connection:
             status = self._status(connection, period)
             if status is None:

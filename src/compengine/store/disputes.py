@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from compengine.core.calculation import canonical_json
-from compengine.store.schema import dispute_events, disputes, ledger_entries, ruling_adjustments, users
+from compengine.store.schema import attribution_of, attribution_text, dispute_events, disputes, ledger_entries, ruling_adjustments, users
 
 EVENT_KINDS = ("replay", "what_if", "ruling", "comment")
 
@@ -240,7 +240,7 @@ def insert_ruling_adjustment(
         "adjusts_period": dispute.period,
         "amount": format(amount, "f"),
         "currency": currency,
-        "attribution": json.dumps([[deal, format(part, "f")] for deal, part in attribution]),
+        "attribution": attribution_text(attribution),
         "created_at": created_at,
     }
     row_id: int = connection.execute(insert(ruling_adjustments).returning(ruling_adjustments.c.id).values(**values)).scalar_one()
@@ -261,7 +261,6 @@ def ruling_adjustment_of(connection: Connection, dispute_id: int) -> RulingAdjus
 
 
 def _adjustment(row: Any) -> RulingAdjustment:
-    attribution = tuple((deal, Decimal(part)) for deal, part in json.loads(row.attribution))
     return RulingAdjustment(
         row.id,
         row.dispute_id,
@@ -276,7 +275,7 @@ def _adjustment(row: Any) -> RulingAdjustment:
         row.adjusts_period,
         Decimal(row.amount),
         row.currency,
-        attribution,
+        attribution_of(row.attribution),
         row.created_at,
     )
 

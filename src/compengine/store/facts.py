@@ -75,6 +75,7 @@ def fact_key(file: str, cells: Mapping[str, str]) -> str:
     return "|".join(cells.get(column, "").strip() for column in columns)
 
 
+@paused_gc()  # rows, facts and versions live until the load ends and make no cycles (see core/gcpause)
 def load(db: Database, folder: str | Path) -> LoadReport:
     """Record the facts of a data folder; raises `DataError` (nothing written) on a bad row.
 
@@ -82,11 +83,6 @@ def load(db: Database, folder: str | Path) -> LoadReport:
     validated together with everything already known (a deal's owner may be a payee loaded
     before), and nothing is deleted by leaving a row out.
     """
-    with paused_gc():  # rows, facts and versions live until the load ends and make no cycles (see core/gcpause)
-        return _load(db, folder)
-
-
-def _load(db: Database, folder: str | Path) -> LoadReport:
     rows_given, hashes, names = read_present_files(folder)
     retractions = rows_given.pop(RETRACTIONS, [])
     with db.transaction() as connection:

@@ -6,7 +6,6 @@ new entry (an adjustment, a reversal) that links to what it corrects.  Balances 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -16,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, insert, select
 
 from compengine.core.payout import LedgerEntry
-from compengine.store.schema import ledger_entries
+from compengine.store.schema import attribution_of, attribution_text, ledger_entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,7 @@ def post(connection: Connection, entries: Sequence[Entry], run_id: int, posted_a
             "deal_id": e.deal_id,
             "reverses": e.reverses,
             "adjusts_period": e.adjusts_period,
-            "attribution": json.dumps([[d, format(a, "f")] for d, a in e.attribution]),
+            "attribution": attribution_text(e.attribution),
             "memo": e.memo,
             "run_id": run_id,
             "posted_at": posted_at,
@@ -86,7 +85,7 @@ def entries(
             row.deal_id,
             row.reverses,
             row.adjusts_period,
-            tuple((d, Decimal(a)) for d, a in json.loads(row.attribution)),
+            attribution_of(row.attribution),
             row.memo,
             row.run_id,
             row.id,

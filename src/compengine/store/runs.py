@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from compengine.core.calculation import canonical_json
-from compengine.store.schema import run_lines, runs
+from compengine.store.schema import attribution_of, attribution_text, run_lines, runs
 
 LINE_COLUMNS = (
     "run_id",
@@ -148,7 +148,7 @@ def write_run(connection: Connection, record: RunRecord, lines: Sequence[LineRow
 
 
 def _row(run_id: int, seq: int, line: LineRow) -> tuple[Any, ...]:
-    attribution = json.dumps([[deal, format(amount, "f")] for deal, amount in line.attribution])
+    attribution = attribution_text(line.attribution)
     amount = format(line.amount, "f")
     return (
         *(run_id, seq, line.line_id, line.payee_id, line.plan_id, line.plan_version, line.component, line.kind),
@@ -207,7 +207,6 @@ _LINE_FIELDS = [getattr(run_lines.c, c) for c in LINE_COLUMNS if c != "trace"]
 
 
 def _stored_line(row: Any) -> StoredLine:
-    attribution = tuple((deal, Decimal(amount)) for deal, amount in json.loads(row.attribution))
     return StoredLine(
         row.run_id,
         row.seq,
@@ -219,7 +218,7 @@ def _stored_line(row: Any) -> StoredLine:
         row.kind,
         Decimal(row.amount),
         row.currency,
-        attribution,
+        attribution_of(row.attribution),
         row.adjusts_period,
         row.adjusts_run_id,
     )

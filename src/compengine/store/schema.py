@@ -8,6 +8,10 @@ inserted.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+
 from sqlalchemy import (
     Column,
     Date,
@@ -25,6 +29,17 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+
+def attribution_text(parts: Iterable[tuple[str, Decimal]]) -> str:
+    """How an `attribution` column holds a line's share by deal: `[[deal, "amount"], ...]`."""
+    return json.dumps([[deal, format(amount, "f")] for deal, amount in parts])
+
+
+def attribution_of(text: str) -> tuple[tuple[str, Decimal], ...]:
+    """An `attribution` column read back (see `attribution_text`)."""
+    return tuple((deal, Decimal(amount)) for deal, amount in json.loads(text))
+
 
 #: One row per `compengine load`: when the facts became known, and from which files.
 loads = Table(
