@@ -7,9 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from compengine.core.errors import DataError
-from compengine.io.csv_data import load_dataset
+from compengine.core.data import Payee
+from compengine.core.errors import DataError, DataIssue
+from compengine.io.csv_data import _deal, _plain_deal, _Row, load_dataset
 
 GOOD = {
     "payees.csv": "payee_id,name,hire_date,termination_date,region\nP1,Alex Kim,2024-01-01,,EMEA\nP2,Sam Lee,2024-03-01,,AMER\n",
@@ -199,3 +202,35 @@ def test_a_deal_is_not_cancelled_before_it_closed_and_dates_are_dates(tmp_path: 
         "deals.csv row 2, field invoice_paid_on: '2026-02-30' is not a date (write it as YYYY-MM-DD)",
         "deals.csv row 2, field cancelled_on: 2026-02-09 is before the deal closed on 2026-02-10",
     ]
+
+
+# ------------------------------------------------------------------ the quick path for plain deal rows
+_PAYEES = {p: Payee(p, p, None, None, {}) for p in ("P1", "P2")}
+_CELLS = {
+    "deal_id": ["D1", " D2 ", ""],
+    "owner": ["P1", " P2", "P9", ""],
+    "type": ["new", "", " renewal "],
+    "product": ["", "software"],
+    "amount": ["100", "1,200.50", " 5 ", "1.2e3", "", "-3", "0007", "1234567890123456", "1,20"],
+    "currency": ["USD", "usd", "", " EUR ", "US"],
+    "close_date": ["2026-02-10", "2026-02-30", "", " 2026-01-01 ", "20260101", "10/02/2026"],
+    "splits": ["", "P1:60%;P2:40%", "P1:100%", "P1:50%"],
+    "cancelled_on": ["", "2026-03-01", "2026-01-01"],
+    "refunded_amount": ["", "10"],
+    "invoice_paid_on": ["", "2026-04-01"],
+    "acv": ["", "1200"],
+}
+
+
+@given(st.dictionaries(st.sampled_from(list(_CELLS)), st.integers(0, 8), max_size=2), st.booleans())
+def test_a_deal_row_read_the_quick_way_is_the_deal_read_cell_by_cell_with_no_problem(changed: dict[str, int], acv: bool) -> None:
+    # a plain row (the first value of each column) with one or two cells changed to another value
+    cells = {column: values[changed.get(column, 0) % len(values)] for column, values in _CELLS.items() if column != "acv" or acv}
+    quick = _plain_deal(_Row("deals.csv", 2, cells, []), _PAYEES)
+    issues: list[DataIssue] = []
+    careful = _deal(_Row("deals.csv", 2, cells, issues), _PAYEES, {})
+
+    if quick is not None:
+        assert quick == careful and issues == []
+    elif careful is not None and not issues:  # the quick way leaves out only splits and what came after the booking
+        assert careful.splits or careful.cancelled_on or careful.refunded_amount is not None or careful.invoice_paid_on

@@ -15,6 +15,7 @@ import pytest
 
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError
+from compengine.store import facts as facts_store
 from compengine.store.database import Database
 from compengine.store.facts import as_known_at, load
 from compengine.store.schema import facts, loads
@@ -132,7 +133,11 @@ def test_a_deactivated_payee_keeps_every_version_and_their_deals(db: Database, t
 
 
 # ------------------------------------------------------------------ all or nothing
-def test_a_file_with_invalid_rows_is_rejected_whole_listing_every_row_field_and_reason(db: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fork", [False, True], ids=["validated-here", "validated-in-a-forked-process"])
+def test_a_file_with_invalid_rows_is_rejected_whole_listing_every_row_field_and_reason(
+    db: Database, tmp_path: Path, fork: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(facts_store, "FORK_FROM_ROWS", 0)  # fork even for a few rows
     load(db, company_folder(tmp_path / "v1", V1))
     before = (all_rows(db, loads), all_rows(db, facts))
     bad = company_folder(
@@ -146,7 +151,7 @@ def test_a_file_with_invalid_rows_is_rejected_whole_listing_every_row_field_and_
     )
 
     with pytest.raises(DataError) as raised:
-        load(db, bad)
+        load(db, bad, fork=fork)
 
     problems = {(issue.file, issue.row, issue.field) for issue in raised.value.issues}
     assert problems == {("deals.csv", 3, "amount"), ("deals.csv", 4, "close_date"), ("deals.csv", 5, "owner")}
@@ -154,6 +159,20 @@ def test_a_file_with_invalid_rows_is_rejected_whole_listing_every_row_field_and_
     message = str(raised.value)
     assert "3 problems" in message and "1.2e3" in message and "2026-02-30" in message and "P9" in message
     assert (all_rows(db, loads), all_rows(db, facts)) == before  # the good row 2 was not written either
+
+
+def test_a_load_validated_in_a_forked_process_records_what_one_validated_here_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(facts_store, "FORK_FROM_ROWS", 0)
+    folder = company_folder(tmp_path / "v1", V1)
+    here, forked = (with_clock(Database(f"sqlite:///{tmp_path / name}"), T0) for name in ("here.db", "forked.db"))
+
+    load(here, folder)
+    load(forked, folder, fork=True)
+
+    assert all_rows(forked, facts) == all_rows(here, facts)
+    assert [row["key"] for row in all_rows(forked, facts)] == ["P1", "P2", "P1|flat|2026-01-01", "P2|flat|2026-01-01", "D1", "D2"]
 
 
 def test_a_partial_folder_is_validated_against_what_is_already_known(db: Database, tmp_path: Path) -> None:

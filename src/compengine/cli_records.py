@@ -97,7 +97,7 @@ def load(
         if not folder.is_dir():
             err.print(f"error: {folder} is not a folder of data files", markup=False)
             raise typer.Exit(EXIT_INVALID)
-        report = facts.load(database, folder)
+        report = facts.load(database, folder, fork=True)  # a command has no threads: validate alongside
         if report.load_id is None:
             out.print(f"{folder}: nothing new; every row was already known", markup=False)
             return

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
-import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from compengine.core.calculation import StatementBook, Work, plan_work
 from compengine.core.data import Dataset
 from compengine.core.errors import CompengineError
 from compengine.core.evaluation import Statement
+from compengine.core.forking import fork_context, usable_cores
 from compengine.core.gcpause import paused_gc
 from compengine.core.money import DECIMAL_CONTEXT
 from compengine.core.periods import Period
@@ -64,15 +64,8 @@ STATEMENTS_PER_WORKER = 250
 def workers_for(statements: int, cores: int | None = None) -> int:
     """The processes `evaluate(workers=None)` uses: one per usable core, as long as each
     gets at least STATEMENTS_PER_WORKER statements (so a small company stays in one)."""
-    usable = cores if cores is not None else _usable_cores()
+    usable = cores if cores is not None else usable_cores()
     return max(1, min(usable, statements // STATEMENTS_PER_WORKER))
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may run on (a container's share)
-    except AttributeError:  # not on every system
-        return os.cpu_count() or 1
 
 
 def evaluate(
@@ -90,7 +83,7 @@ def evaluate(
         if workers is None:
             workers = workers_for(len(work.keys))
         try:
-            context = _fork_context() if workers > 1 and len(work.keys) > 1 else None
+            context = fork_context() if workers > 1 and len(work.keys) > 1 else None
             found = _by_rounds(book, work, convert) if context is None else _in_workers(book, work, convert, workers, context)
             if found is None:  # an error: raised as `calculate` raises it, in its order, from a fresh book
                 book.close()
@@ -108,13 +101,6 @@ def _evaluate_batch(book: StatementBook, keys: Sequence[Key], convert: Callable[
         if statement is not None:
             found.append(((statement.payee_id, statement.plan.id), convert(statement)))
     return found
-
-
-def _fork_context() -> multiprocessing.context.BaseContext | None:
-    try:
-        return multiprocessing.get_context("fork")
-    except ValueError:
-        return None
 
 
 def _by_rounds(book: StatementBook, work: Work, convert: Callable[[Statement], T]) -> list[tuple[tuple[str, str], T]] | None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, insert, select, text
 
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError, DataIssue
+from compengine.core.forking import Alongside, usable_cores
 from compengine.core.gcpause import paused_gc
 from compengine.io.csv_data import FILES, RETRACTIONS, dataset_from_rows, read_present_files
 from compengine.store.database import Database
@@ -38,6 +39,10 @@ FACT_KEYS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 FILE_OF_KIND = {kind: file for file, (kind, _) in FACT_KEYS.items()}
 
+
+#: With `load(fork=True)`, the rows (given and known) from which validating them in a forked
+#: process saves more than forking costs.
+FORK_FROM_ROWS = 20_000
 
 #: The content of a version that retracts its fact (the reason is kept beside it).
 RETRACTED = "{}"
@@ -61,13 +66,14 @@ def stored_and_sha256(cells: Mapping[str, str]) -> tuple[str, str]:
     an empty optional column are the same fact; a row with no empty cell (most rows) is
     written out once for both."""
     trimmed = {k: v.strip() for k, v in cells.items()}
-    stored = json.dumps(trimmed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if all(trimmed.values()):
-        identity = stored
-    else:
-        present = {k: v for k, v in trimmed.items() if v}
-        identity = json.dumps(present, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    stored = _canonical_json(trimmed)
+    identity = stored if all(trimmed.values()) else _canonical_json({k: v for k, v in trimmed.items() if v})
     return stored, hashlib.sha256(identity.encode()).hexdigest()
+
+
+#: `json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)` without making
+#: an encoder per call (twice per row of a load).
+_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def fact_key(file: str, cells: Mapping[str, str]) -> str:
@@ -76,12 +82,16 @@ def fact_key(file: str, cells: Mapping[str, str]) -> str:
 
 
 @paused_gc()  # rows, facts and versions live until the load ends and make no cycles (see core/gcpause)
-def load(db: Database, folder: str | Path) -> LoadReport:
+def load(db: Database, folder: str | Path, fork: bool = False) -> LoadReport:
     """Record the facts of a data folder; raises `DataError` (nothing written) on a bad row.
 
     The folder may hold any of the data files (a day's deals, a corrected quota): its rows are
     validated together with everything already known (a deal's owner may be a payee loaded
     before), and nothing is deleted by leaving a row out.
+
+    With `fork`, the rows are validated in a forked process while this one works out the new
+    versions (half of a large load's time each); nothing is written until the rows are known
+    to be valid either way.  A server leaves it off: forking a process with threads is unsafe.
     """
     rows_given, hashes, names = read_present_files(folder)
     retractions = rows_given.pop(RETRACTIONS, [])
@@ -97,7 +107,9 @@ def load(db: Database, folder: str | Path) -> LoadReport:
             for _, cells in rows:
                 merged[file].pop(fact_key(file, cells), None)
         # every given row is validated, so a file naming the same deal twice is rejected
-        dataset_from_rows({file: [*merged[file].values(), *rows_given.get(file, [])] for file in FILES}, names)  # all or nothing
+        every_row = {file: [*merged[file].values(), *rows_given.get(file, [])] for file in FILES}
+        many = sum(map(len, every_row.values())) >= FORK_FROM_ROWS
+        validated = Alongside(lambda: _validate(every_row, names), fork=fork and many and usable_cores() > 1)
         latest = _latest_hashes(connection)
         pending: list[tuple[str, str, int, str, int, str, str, str | None]] = []  # (FACT_COLUMNS without the load's two)
         counts: dict[str, int] = {}
@@ -119,6 +131,7 @@ def load(db: Database, folder: str | Path) -> LoadReport:
                 latest[(kind, key)] = (version + 1, digest)
                 pending.append((kind, key, version + 1, names.get(file, file), row_number, content, digest, None))
                 counts[kind] = counts.get(kind, 0) + 1
+        validated.result()  # all or nothing: raises DataError before anything is written
         if not pending:
             return LoadReport(None, None, {})
         recorded_at = db.now()
@@ -128,6 +141,10 @@ def load(db: Database, folder: str | Path) -> LoadReport:
         ).scalar_one()
         _write(connection, pending, load_id, recorded_at)
         return LoadReport(load_id, recorded_at, counts, retracted)
+
+
+def _validate(rows: dict[str, list[tuple[int, dict[str, str]]]], names: Mapping[str, str]) -> None:
+    dataset_from_rows(rows, names)  # raises DataError naming every bad row; the dataset itself is not needed
 
 
 #: The columns a load writes, in the order `_write` takes them.
@@ -237,15 +254,16 @@ def rows_known_at(connection: Connection, knowledge_time: datetime) -> tuple[dic
         .order_by(facts.c.kind, facts.c.key)
     )
     tables: dict[str, list[tuple[int, dict[str, str]]]] = {file: [] for file in FILES}
-    digest = hashlib.sha256()
-    present: list[tuple[str, int, str]] = []
-    for kind, key, version, source_row, content, content_sha256 in connection.execute(query):
-        digest.update(f"{kind}\0{key}\0{version}\0{content_sha256}\n".encode())
-        if content != RETRACTED:
-            present.append((FILE_OF_KIND[kind], source_row, content))
-    with paused_gc():  # tens of thousands of small dicts, no cycles
+    with paused_gc():  # hundreds of thousands of small tuples and dicts, no cycles
+        versions = connection.execute(query).all()
+        # the fingerprint: one line per version, in key order, hashed as one text
+        lines = [f"{kind}\0{key}\0{version}\0{content_sha256}\n" for kind, key, version, _, _, content_sha256 in versions]
+        digest = hashlib.sha256("".join(lines).encode())
+        del lines
+        present = [(FILE_OF_KIND[kind], source_row, content) for kind, _, _, source_row, content, _ in versions if content != RETRACTED]
+        del versions
         # every content is a JSON object: read them as one array, not one parse per row
-        cells_of = json.loads("[" + ",".join(content for _, _, content in present) + "]")
+        cells_of = json.loads("[" + ",".join([content for _, _, content in present]) + "]")
         for (file, source_row, _), cells in zip(present, cells_of, strict=True):
             tables[file].append((source_row, cells))
     return tables, digest.hexdigest()
