@@ -173,7 +173,7 @@ class StatementBook:
         self.data = data
         self.hierarchy = Hierarchy(data.reporting_lines)
         self.fx = FxTable(data.exchange_rates)
-        parsed: dict[tuple[str, Type], Any] = {}  # shared by every version: most cells repeat
+        parsed: dict[Type, dict[str, Any]] = {}  # shared by every version: most cells repeat
         tables: dict[Any, dict[str, dict[str, Any]]] = {}  # versions declaring the same attributes share one table
         self._typed = {
             family_id: [typed_attributes(v, data, parsed, tables) for v in family.versions] for family_id, family in families.items()
@@ -346,29 +346,30 @@ def _unknown_plans(plans: Sequence[CompiledPlan], data: Dataset) -> list[str]:
 def typed_attributes(
     plan: CompiledPlan,
     data: Dataset,
-    parsed: dict[tuple[str, Type], Any] | None = None,
+    parsed: dict[Type, dict[str, Any]] | None = None,
     tables: dict[Any, dict[str, dict[str, Any]]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Read the deal and payee attributes the plan declares; every bad cell is reported.
 
-    `parsed` remembers each (cell text, type) read, so a value repeated across deals, or
+    `parsed` remembers each cell text read, by type, so a value repeated across deals, or
     across the versions of a plan, is parsed once (values are immutable, so sharing is safe).
     `tables` remembers whole tables by what they declare: plans (or versions of a plan)
     declaring the same attributes, with the same types and defaults, read them once and share
     the result (at size M, a deal table is half a million dicts).
     """
     issues: list[DataIssue] = []
-    memo: dict[tuple[str, Type], Any] = {} if parsed is None else parsed
+    memo: dict[Type, dict[str, Any]] = {} if parsed is None else parsed
     known: dict[Any, dict[str, dict[str, Any]]] = {} if tables is None else tables
     deal_key = ("deal", _declared(plan.deal_attributes))
     deals = known.get(deal_key)
     if deals is None:
-        deals = {deal.id: _typed(plan.deal_attributes, deal.attributes, deal.ref, issues, data, memo) for deal in data.deals}
+        readers = _readers(plan.deal_attributes, memo)
+        deals = {deal.id: _typed(readers, deal.attributes, deal.ref, issues, data) for deal in data.deals}
     payee_key = ("payee", _declared(plan.payee_attributes))
     payees = known.get(payee_key)
     if payees is None:
-        declared = plan.payee_attributes
-        payees = {payee.id: _typed(declared, payee.attributes, payee.ref, issues, data, memo) for payee in data.payees.values()}
+        readers = _readers(plan.payee_attributes, memo)
+        payees = {payee.id: _typed(readers, payee.attributes, payee.ref, issues, data) for payee in data.payees.values()}
     if issues:
         raise DataError(issues)
     known[deal_key], known[payee_key] = deals, payees
@@ -381,36 +382,43 @@ def _declared(declared: Sequence[AttributeDef]) -> tuple[tuple[str, Type, str, s
     return tuple((a.name, a.type, type(a.default).__name__, repr(a.default)) for a in declared)
 
 
-def _typed(
-    declared: Sequence[AttributeDef],
-    raw: Mapping[str, str],
-    ref: Any,
-    issues: list[DataIssue],
-    data: Dataset,
-    memo: dict[tuple[str, Type], Any],
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+#: How one declared attribute is read: its name, its type, the value of an empty cell, and the
+#: cells of its type read so far (shared by every attribute of that type).
+_Reader = tuple[str, Type, Any, dict[str, Any]]
+
+
+def _readers(declared: Sequence[AttributeDef], memo: dict[Type, dict[str, Any]]) -> list[_Reader]:
+    readers: list[_Reader] = []
     for attribute in declared:
-        text = raw.get(attribute.name)
-        if text is None or text.strip() == "":
-            if attribute.default is not None or attribute.type.kind is Kind.PAYEE:
-                values[attribute.name] = attribute.default
-            elif attribute.type.kind is Kind.TEXT_LIST:
-                values[attribute.name] = ()  # an empty list cell is the empty list (a list cannot declare a default)
-            else:
-                values[attribute.name] = MISSING  # an error only where a rule reads it
+        kind = attribute.type.kind
+        if attribute.default is not None or kind is Kind.PAYEE:
+            empty = attribute.default
+        elif kind is Kind.TEXT_LIST:
+            empty = ()  # an empty list cell is the empty list (a list cannot declare a default)
+        else:
+            empty = MISSING  # an error only where a rule reads it
+        readers.append((attribute.name, attribute.type, empty, memo.setdefault(attribute.type, {})))
+    return readers
+
+
+def _typed(readers: list[_Reader], raw: Mapping[str, str], ref: Any, issues: list[DataIssue], data: Dataset) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, type_, empty, seen in readers:
+        text = raw.get(name)
+        if text is None or not text.strip():
+            values[name] = empty
             continue
-        key = (text, attribute.type)
         try:
-            values[attribute.name] = memo[key]
+            value = seen[text]
         except KeyError:
             try:
-                values[attribute.name] = memo[key] = parse_value(text, attribute.type)
+                value = seen[text] = parse_value(text, type_)
             except ValueError as error:  # not remembered: each bad cell is reported
-                issues.append(DataIssue(*_where(ref), attribute.name, f"{error} (a {attribute.type} is expected)"))
+                issues.append(DataIssue(*_where(ref), name, f"{error} (a {type_} is expected)"))
                 continue
-        if attribute.type.kind is Kind.PAYEE and values[attribute.name] not in data.payees:
-            issues.append(DataIssue(*_where(ref), attribute.name, f"there is no payee {text!r}"))
+        values[name] = value
+        if type_.kind is Kind.PAYEE and value not in data.payees:
+            issues.append(DataIssue(*_where(ref), name, f"there is no payee {text!r}"))
     return values
 
 
