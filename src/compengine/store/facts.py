@@ -255,13 +255,12 @@ def rows_known_at(connection: Connection, knowledge_time: datetime) -> tuple[dic
     )
     tables: dict[str, list[tuple[int, dict[str, str]]]] = {file: [] for file in FILES}
     with paused_gc():  # hundreds of thousands of small tuples and dicts, no cycles
-        versions = connection.execute(query).all()
-        # the fingerprint: one line per version, in key order, hashed as one text
-        lines = [f"{kind}\0{key}\0{version}\0{content_sha256}\n" for kind, key, version, _, _, content_sha256 in versions]
-        digest = hashlib.sha256("".join(lines).encode())
-        del lines
-        present = [(FILE_OF_KIND[kind], source_row, content) for kind, _, _, source_row, content, _ in versions if content != RETRACTED]
-        del versions
+        digest = hashlib.sha256()  # the fingerprint: a line per version, in key order
+        present: list[tuple[str, int, str]] = []
+        result = connection.execute(query)
+        while versions := result.fetchmany(10_000):  # (a chunk at a time: the fingerprint's text is not kept)
+            digest.update("".join([f"{kind}\0{key}\0{version}\0{sha256}\n" for kind, key, version, _, _, sha256 in versions]).encode())
+            present += [(FILE_OF_KIND[kind], row, content) for kind, _, _, row, content, _ in versions if content != RETRACTED]
         # every content is a JSON object: read them as one array, not one parse per row
         cells_of = json.loads("[" + ",".join([content for _, _, content in present]) + "]")
         for (file, source_row, _), cells in zip(present, cells_of, strict=True):
