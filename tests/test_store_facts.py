@@ -6,12 +6,14 @@ Runs on SQLite always and on PostgreSQL when COMPENGINE_TEST_DATABASE_URL is set
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError
@@ -84,6 +86,24 @@ def test_the_fingerprint_of_what_was_known_changes_only_with_a_new_version(db: D
         at_second = as_known_at(connection, second.recorded_at).sha256
     assert at_first == just_before_second
     assert at_second != at_first
+
+
+def test_the_fingerprint_takes_the_facts_in_character_order_whatever_the_databases_collation(db: Database, tmp_path: Path) -> None:
+    # "B1" comes before "a1" by character code; a database created with en_US puts "a1" first
+    load(db, company_folder(tmp_path / "v1", [deal_row("D1", "a1", "100", "2026-02-10")], payees=("a1", "B1")))
+    if db.dialect == "postgresql":  # as if the database had been created with an en_US collation
+        with db.transaction() as connection:
+            connection.execute(text('ALTER TABLE facts ALTER COLUMN key TYPE varchar(1000) COLLATE "en-US-x-icu"'))
+    expected = hashlib.sha256()
+    for row in sorted(all_rows(db, facts), key=lambda row: (row["kind"], row["key"])):
+        expected.update(f"{row['kind']}\0{row['key']}\0{row['version']}\0{row['content_sha256']}\n".encode())
+
+    assert fingerprint(db, T0 + timedelta(days=1)) == expected.hexdigest()
+
+
+def fingerprint(db: Database, at: datetime) -> str:
+    with db.reading() as connection:
+        return as_known_at(connection, at).sha256
 
 
 # ------------------------------------------------------------------ append-only

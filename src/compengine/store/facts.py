@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, func, insert, select, text
 
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError, DataIssue
@@ -223,6 +223,15 @@ def _latest_hashes(connection: Connection) -> dict[tuple[str, str], tuple[int, s
     return {(kind, key): (version, digest) for kind, key, version, digest in connection.execute(query)}
 
 
+def _by_code_point(connection: Connection, *columns: ColumnElement[str]) -> list[ColumnElement[str]]:
+    """Text columns to order by character code, as Python and SQLite compare text, whatever
+    collation a PostgreSQL database was created with (en_US would put "P10" and "p2" in another
+    order): the fingerprint of the same facts is then the same on every database."""
+    if connection.dialect.name == "postgresql":
+        return [column.collate("C") for column in columns]
+    return list(columns)
+
+
 @dataclass(frozen=True)
 class KnownFacts:
     """The facts as known at one moment: the dataset, and the fingerprint of exactly which
@@ -251,7 +260,7 @@ def rows_known_at(connection: Connection, knowledge_time: datetime) -> tuple[dic
     query = (
         select(facts.c.kind, facts.c.key, facts.c.version, facts.c.source_row, facts.c.content, facts.c.content_sha256)
         .join(newest, (facts.c.kind == newest.c.kind) & (facts.c.key == newest.c.key) & (facts.c.version == newest.c.version))
-        .order_by(facts.c.kind, facts.c.key)
+        .order_by(*_by_code_point(connection, facts.c.kind, facts.c.key))
     )
     tables: dict[str, list[tuple[int, dict[str, str]]]] = {file: [] for file in FILES}
     with paused_gc():  # hundreds of thousands of small tuples and dicts, no cycles
