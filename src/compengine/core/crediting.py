@@ -184,12 +184,15 @@ class Crediting:
             return deals
         sources = kept if rule.rollup is None else self.hierarchy.ever_below(kept, rule.rollup.levels)
         splits, owner = RecipientKind.SPLITS in kinds, RecipientKind.OWNER in kinds
-        return [
-            deal
-            for deal in deals
-            if ((owner or (splits and not deal.splits)) and deal.owner in sources)
-            or (splits and any(share.payee_id in sources for share in deal.splits))
-        ]
+        found = []
+        for deal in deals:  # (a loop, not one expression: most deals are unsplit and need one look)
+            shares = deal.splits
+            if not shares:  # its owner has it all, whether the rule credits owners or split partners
+                if deal.owner in sources:
+                    found.append(deal)
+            elif (owner and deal.owner in sources) or (splits and any(share.payee_id in sources for share in shares)):
+                found.append(deal)
+        return found
 
     def _closed_in_force(self, deals: Iterable[Deal]) -> list[Deal]:
         """The deals whose close date falls while this version is in force, in their order."""
