@@ -34,10 +34,6 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-# What the forked child runs: set in the parent just before forking (inherited, never sent).
-_task: Callable[[], object] | None = None
-
-
 class Alongside(Generic[T]):
     """`task()` running in a forked child from the moment this is made; `result()` waits for
     it.  If the child cannot be forked, or ends without an answer (killed, or its answer
@@ -46,7 +42,6 @@ class Alongside(Generic[T]):
     parent but memory (no database connection, no open file it writes)."""
 
     def __init__(self, task: Callable[[], T], fork: bool = True) -> None:
-        global _task
         self._task = task
         self._pipe: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -54,12 +49,10 @@ class Alongside(Generic[T]):
         if context is None:
             return
         here, there = context.Pipe(duplex=False)
-        _task = task
-        try:
-            self._process = context.Process(target=_child, args=(there,), daemon=True)  # type: ignore[attr-defined]
+        try:  # (a forked child inherits its target and arguments: `task` is never pickled)
+            self._process = context.Process(target=_child, args=(task, there), daemon=True)  # type: ignore[attr-defined]
             self._process.start()
         finally:
-            _task = None
             there.close()
         self._pipe = here
 
@@ -76,10 +69,9 @@ class Alongside(Generic[T]):
         return self._task()  # not forked, or the child failed: done here, where any error shows
 
 
-def _child(pipe: Connection) -> None:
-    assert _task is not None, "the child is forked from the parent, which set the task"
+def _child(task: Callable[[], object], pipe: Connection) -> None:
     try:
-        answer: tuple[str, object] = ("value", _task())
+        answer: tuple[str, object] = ("value", task())
     except BaseException:  # whatever it was, the parent does the work again and shows it
         answer = ("failed", None)
     try:
