@@ -115,9 +115,6 @@ def _by_rounds(book: StatementBook, work: Work, convert: Callable[[Statement], T
     return found
 
 
-# What the forked workers read: set in the parent just before forking (inherited, never sent):
-# the book, each worker's keys round by round, and the conversion.
-_job: tuple[StatementBook, list[list[list[Key]]], Callable[[Statement], object]] | None = None
 _FAILED = "failed"  # what a worker sends instead of a round's statements when it met an error
 
 
@@ -126,17 +123,17 @@ def _in_workers(
 ) -> list[tuple[tuple[str, str], T]] | None:
     """The converted statements, evaluated by `workers` forked processes, each crediting and
     evaluating its own payees round by round; None if one met an error."""
-    global _job
     rounds = _rounds(book, work.keys)
     group = _teams_shared_out(book, work.keys, workers)
-    _job = (book, [[[key for key in keys if group[key[1]] == index] for keys in rounds] for index in range(workers)], convert)
     gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
     pipes: list[Connection] = []
     processes = []
     try:
         for index in range(workers):
+            mine = [[key for key in keys if group[key[1]] == index] for keys in rounds]
             here, there = context.Pipe()
-            process = context.Process(target=_worker, args=(index, there), daemon=True)  # type: ignore[attr-defined]
+            # (a forked worker inherits the book and everything else it is given: nothing is pickled)
+            process = context.Process(target=_worker, args=(book, mine, convert, there), daemon=True)  # type: ignore[attr-defined]
             process.start()
             there.close()
             pipes.append(here)
@@ -164,16 +161,12 @@ def _in_workers(
             pipe.close()
         for process in processes:
             process.join()
-        _job = None
         gc.unfreeze()
 
 
-def _worker(index: int, pipe: Connection) -> None:
-    """In a forked worker: its payees, round by round, each round started by the lines the
-    other workers evaluated in the round before."""
-    assert _job is not None, "a worker is forked from the parent, which set the job"
-    book, plan, convert = _job
-    mine = plan[index]
+def _worker(book: StatementBook, mine: list[list[Key]], convert: Callable[[Statement], object], pipe: Connection) -> None:
+    """In a forked worker: its payees (`mine`, round by round), each round started by the
+    lines the other workers evaluated in the round before."""
     book.keep_only({payee_id for keys in mine for _, payee_id, _ in keys})
     with localcontext(DECIMAL_CONTEXT):
         for keys in mine:
