@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Row, func, insert, select, text
 
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError, DataIssue
@@ -251,25 +252,32 @@ def as_known_at(connection: Connection, knowledge_time: datetime) -> KnownFacts:
 def rows_known_at(connection: Connection, knowledge_time: datetime) -> tuple[dict[str, list[tuple[int, dict[str, str]]]], str]:
     """The rows behind `as_known_at`, by data file, as (source row, cells), and the facts'
     fingerprint: what a what-if overlays before validating them as a load would."""
-    newest = (
-        select(facts.c.kind, facts.c.key, func.max(facts.c.version).label("version"))
-        .where(facts.c.recorded_at <= knowledge_time)
-        .group_by(facts.c.kind, facts.c.key)
-        .subquery()
-    )
+    # every version recorded by then, each fact's in order: the last of each is the one known
     query = (
         select(facts.c.kind, facts.c.key, facts.c.version, facts.c.source_row, facts.c.content, facts.c.content_sha256)
-        .join(newest, (facts.c.kind == newest.c.kind) & (facts.c.key == newest.c.key) & (facts.c.version == newest.c.version))
-        .order_by(*_by_code_point(connection, facts.c.kind, facts.c.key))
+        .where(facts.c.recorded_at <= knowledge_time)
+        .order_by(*_by_code_point(connection, facts.c.kind, facts.c.key), facts.c.version)
     )
     tables: dict[str, list[tuple[int, dict[str, str]]]] = {file: [] for file in FILES}
     with paused_gc():  # hundreds of thousands of small tuples and dicts, no cycles
-        digest = hashlib.sha256()  # the fingerprint: a line per version, in key order
+        digest = hashlib.sha256()  # the fingerprint: a line per fact's latest version, in key order
         present: list[tuple[str, int, str]] = []
+
+        def take(latest: list[Row[Any]]) -> None:
+            digest.update("".join([f"{kind}\0{key}\0{number}\0{sha256}\n" for kind, key, number, _, _, sha256 in latest]).encode())
+            present.extend((FILE_OF_KIND[kind], row, content) for kind, _, _, row, content, _ in latest if content != RETRACTED)
+
         result = connection.execute(query)
-        while versions := result.fetchmany(10_000):  # (a chunk at a time: the fingerprint's text is not kept)
-            digest.update("".join([f"{kind}\0{key}\0{version}\0{sha256}\n" for kind, key, version, _, _, sha256 in versions]).encode())
-            present += [(FILE_OF_KIND[kind], row, content) for kind, _, _, row, content, _ in versions if content != RETRACTED]
+        held: Row[Any] | None = None  # the latest version yet of the fact being read
+        while chunk := result.fetchmany(10_000):  # (a chunk at a time: the fingerprint's text is not kept)
+            latest = []
+            for version in chunk:
+                if held is not None and (held[0] != version[0] or held[1] != version[1]):
+                    latest.append(held)  # the fact's versions are over: this is its latest
+                held = version
+            take(latest)
+        if held is not None:
+            take([held])
         # every content is a JSON object: read them as one array, not one parse per row
         cells_of = json.loads("[" + ",".join([content for _, _, content in present]) + "]")
         for (file, source_row, _), cells in zip(present, cells_of, strict=True):
