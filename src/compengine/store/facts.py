@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, func, insert, select, text
+from sqlalchemy import ColumnElement, Connection, Row, insert, select, text
 
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError, DataIssue
@@ -205,23 +205,40 @@ def _retractions(
 
 def _known_rows(connection: Connection) -> dict[str, dict[str, tuple[int, dict[str, str]]]]:
     """The latest version of every fact, as rows by file and key."""
-    newest = select(facts.c.kind, facts.c.key, func.max(facts.c.version).label("version")).group_by(facts.c.kind, facts.c.key).subquery()
-    query = select(facts.c.kind, facts.c.key, facts.c.source_row, facts.c.content).join(
-        newest, (facts.c.kind == newest.c.kind) & (facts.c.key == newest.c.key) & (facts.c.version == newest.c.version)
-    )
     known: dict[str, dict[str, tuple[int, dict[str, str]]]] = {}
-    for kind, key, source_row, content in connection.execute(query):
-        if content != RETRACTED:
-            known.setdefault(FILE_OF_KIND[kind], {})[key] = (source_row, json.loads(content))
+    for chunk in _latest_versions(connection, facts.c.source_row, facts.c.content):
+        for kind, key, source_row, content in chunk:
+            if content != RETRACTED:
+                known.setdefault(FILE_OF_KIND[kind], {})[key] = (source_row, json.loads(content))
     return known
 
 
 def _latest_hashes(connection: Connection) -> dict[tuple[str, str], tuple[int, str]]:
-    newest = select(facts.c.kind, facts.c.key, func.max(facts.c.version).label("version")).group_by(facts.c.kind, facts.c.key).subquery()
-    query = select(facts.c.kind, facts.c.key, facts.c.version, facts.c.content_sha256).join(
-        newest, (facts.c.kind == newest.c.kind) & (facts.c.key == newest.c.key) & (facts.c.version == newest.c.version)
-    )
-    return {(kind, key): (version, digest) for kind, key, version, digest in connection.execute(query)}
+    chunks = _latest_versions(connection, facts.c.version, facts.c.content_sha256)
+    return {(kind, key): (version, digest) for chunk in chunks for kind, key, version, digest in chunk}
+
+
+def _latest_versions(connection: Connection, *columns: ColumnElement[Any], known_by: datetime | None = None) -> Iterator[list[Row[Any]]]:
+    """(kind, key, *columns) of each fact's latest version (of those recorded by `known_by`,
+    if given), in key order (see `_by_code_point`), a chunk at a time.
+
+    The database gives every version in key and version order and the last of each fact is
+    kept as they come: one ordered scan (SQLite reads it off the unique index), where a
+    GROUP BY of the latest versions joined back to the facts took 1.4-1.8 times as long."""
+    query = select(facts.c.kind, facts.c.key, *columns).order_by(*_by_code_point(connection, facts.c.kind, facts.c.key), facts.c.version)
+    if known_by is not None:
+        query = query.where(facts.c.recorded_at <= known_by)
+    result = connection.execute(query)
+    held: Row[Any] | None = None  # the latest version yet of the fact being read
+    while chunk := result.fetchmany(10_000):
+        latest = []
+        for version in chunk:
+            if held is not None and (held[0] != version[0] or held[1] != version[1]):
+                latest.append(held)  # the fact's versions are over: this is its latest
+            held = version
+        yield latest
+    if held is not None:
+        yield [held]
 
 
 def _by_code_point(connection: Connection, *columns: ColumnElement[str]) -> list[ColumnElement[str]]:
@@ -252,32 +269,14 @@ def as_known_at(connection: Connection, knowledge_time: datetime) -> KnownFacts:
 def rows_known_at(connection: Connection, knowledge_time: datetime) -> tuple[dict[str, list[tuple[int, dict[str, str]]]], str]:
     """The rows behind `as_known_at`, by data file, as (source row, cells), and the facts'
     fingerprint: what a what-if overlays before validating them as a load would."""
-    # every version recorded by then, each fact's in order: the last of each is the one known
-    query = (
-        select(facts.c.kind, facts.c.key, facts.c.version, facts.c.source_row, facts.c.content, facts.c.content_sha256)
-        .where(facts.c.recorded_at <= knowledge_time)
-        .order_by(*_by_code_point(connection, facts.c.kind, facts.c.key), facts.c.version)
-    )
     tables: dict[str, list[tuple[int, dict[str, str]]]] = {file: [] for file in FILES}
     with paused_gc():  # hundreds of thousands of small tuples and dicts, no cycles
         digest = hashlib.sha256()  # the fingerprint: a line per fact's latest version, in key order
         present: list[tuple[str, int, str]] = []
-
-        def take(latest: list[Row[Any]]) -> None:
+        columns = (facts.c.version, facts.c.source_row, facts.c.content, facts.c.content_sha256)
+        for latest in _latest_versions(connection, *columns, known_by=knowledge_time):  # (the fingerprint's text is not kept)
             digest.update("".join([f"{kind}\0{key}\0{number}\0{sha256}\n" for kind, key, number, _, _, sha256 in latest]).encode())
-            present.extend((FILE_OF_KIND[kind], row, content) for kind, _, _, row, content, _ in latest if content != RETRACTED)
-
-        result = connection.execute(query)
-        held: Row[Any] | None = None  # the latest version yet of the fact being read
-        while chunk := result.fetchmany(10_000):  # (a chunk at a time: the fingerprint's text is not kept)
-            latest = []
-            for version in chunk:
-                if held is not None and (held[0] != version[0] or held[1] != version[1]):
-                    latest.append(held)  # the fact's versions are over: this is its latest
-                held = version
-            take(latest)
-        if held is not None:
-            take([held])
+            present += [(FILE_OF_KIND[kind], row, content) for kind, _, _, row, content, _ in latest if content != RETRACTED]
         # every content is a JSON object: read them as one array, not one parse per row
         cells_of = json.loads("[" + ",".join([content for _, _, content in present]) + "]")
         for (file, source_row, _), cells in zip(present, cells_of, strict=True):
