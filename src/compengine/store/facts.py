@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, insert, select, text
 
+from compengine.core.calculation import canonical_text
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError, DataIssue
 from compengine.core.forking import Alongside, usable_cores
@@ -67,14 +68,9 @@ def stored_and_sha256(cells: Mapping[str, str]) -> tuple[str, str]:
     an empty optional column are the same fact; a row with no empty cell (most rows) is
     written out once for both."""
     trimmed = {k: v.strip() for k, v in cells.items()}
-    stored = _canonical_json(trimmed)
-    identity = stored if all(trimmed.values()) else _canonical_json({k: v for k, v in trimmed.items() if v})
+    stored = canonical_text(trimmed)
+    identity = stored if all(trimmed.values()) else canonical_text({k: v for k, v in trimmed.items() if v})
     return stored, hashlib.sha256(identity.encode()).hexdigest()
-
-
-#: `json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False)` without making
-#: an encoder per call (twice per row of a load).
-_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def fact_key(file: str, cells: Mapping[str, str]) -> str:
@@ -99,7 +95,7 @@ def load(db: Database, folder: str | Path, fork: bool = False) -> LoadReport:
     with db.transaction() as connection:
         if connection.dialect.name == "postgresql":  # loads one at a time, as SQLite's write lock does
             connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('compengine load ' || current_schema()))"))
-        known = _known_rows(connection)
+        known, latest = _known(connection)
         merged = {file: dict(known.get(file, {})) for file in FILES}
         retracting = _retractions(retractions, merged, rows_given)
         for file, key, _, _ in retracting:
@@ -111,7 +107,6 @@ def load(db: Database, folder: str | Path, fork: bool = False) -> LoadReport:
         every_row = {file: [*merged[file].values(), *rows_given.get(file, [])] for file in FILES}
         many = sum(map(len, every_row.values())) >= FORK_FROM_ROWS
         validated = Alongside(lambda: _validate(every_row, names), fork=fork and many and usable_cores() > 1)
-        latest = _latest_hashes(connection)
         pending: list[tuple[str, str, int, str, int, str, str, str | None]] = []  # (FACT_COLUMNS without the load's two)
         counts: dict[str, int] = {}
         retracted: dict[str, int] = {}
@@ -203,19 +198,19 @@ def _retractions(
     return found
 
 
-def _known_rows(connection: Connection) -> dict[str, dict[str, tuple[int, dict[str, str]]]]:
-    """The latest version of every fact, as rows by file and key."""
+def _known(
+    connection: Connection,
+) -> tuple[dict[str, dict[str, tuple[int, dict[str, str]]]], dict[tuple[str, str], tuple[int, str]]]:
+    """The latest version of every fact, in one scan: as rows by file and key (retracted facts
+    left out), and as (version, content hash) by (kind, key)."""
     known: dict[str, dict[str, tuple[int, dict[str, str]]]] = {}
-    for chunk in _latest_versions(connection, facts.c.source_row, facts.c.content):
-        for kind, key, source_row, content in chunk:
+    latest: dict[tuple[str, str], tuple[int, str]] = {}
+    for chunk in _latest_versions(connection, facts.c.version, facts.c.source_row, facts.c.content, facts.c.content_sha256):
+        for kind, key, version, source_row, content, digest in chunk:
+            latest[(kind, key)] = (version, digest)
             if content != RETRACTED:
                 known.setdefault(FILE_OF_KIND[kind], {})[key] = (source_row, json.loads(content))
-    return known
-
-
-def _latest_hashes(connection: Connection) -> dict[tuple[str, str], tuple[int, str]]:
-    chunks = _latest_versions(connection, facts.c.version, facts.c.content_sha256)
-    return {(kind, key): (version, digest) for chunk in chunks for kind, key, version, digest in chunk}
+    return known, latest
 
 
 def _latest_versions(connection: Connection, *columns: ColumnElement[Any], known_by: datetime | None = None) -> Iterator[list[Row[Any]]]:
