@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, insert, select, text
 
-from compengine.core.calculation import canonical_text
 from compengine.core.data import Dataset
 from compengine.core.errors import DataError, DataIssue
 from compengine.core.forking import Alongside, usable_cores
 from compengine.core.gcpause import paused_gc
 from compengine.io.csv_data import FILES, RETRACTIONS, dataset_from_rows, read_present_files
+from compengine.store.canonical import canonical_bytes
 from compengine.store.database import Database
 from compengine.store.schema import facts, loads
 
@@ -68,9 +68,9 @@ def stored_and_sha256(cells: Mapping[str, str]) -> tuple[str, str]:
     an empty optional column are the same fact; a row with no empty cell (most rows) is
     written out once for both."""
     trimmed = {k: v.strip() for k, v in cells.items()}
-    stored = canonical_text(trimmed)
-    identity = stored if all(trimmed.values()) else canonical_text({k: v for k, v in trimmed.items() if v})
-    return stored, hashlib.sha256(identity.encode()).hexdigest()
+    stored = canonical_bytes(trimmed)
+    identity = stored if all(trimmed.values()) else canonical_bytes({k: v for k, v in trimmed.items() if v})
+    return stored.decode(), hashlib.sha256(identity).hexdigest()
 
 
 def fact_key(file: str, cells: Mapping[str, str]) -> str:
