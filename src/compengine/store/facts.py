@@ -1,9 +1,9 @@
 """Facts, bitemporally: every version of every payee, assignment, quota, deal, reporting line,
 exchange rate and input, with the time it became known.
 
-A load validates the whole folder first (nothing is written from a folder with a bad row),
-then records, in one transaction, a new version of each fact whose content changed; loading
-the same data again records nothing.  Reading "as known at T" takes, for each fact, the
+A load records, in one transaction, a new version of each fact whose content changed, and
+commits it only once the whole folder is valid (nothing is recorded from a folder with a bad
+row); loading the same data again records nothing.  Reading "as known at T" takes, for each fact, the
 latest version recorded by T, and validates it again exactly as a CSV file is validated.
 Effective dates (hire, assignment, close date...) live inside each fact's content.
 """
@@ -87,8 +87,10 @@ def load(db: Database, folder: str | Path, fork: bool = False) -> LoadReport:
     before), and nothing is deleted by leaving a row out.
 
     With `fork`, the rows are validated in a forked process while this one works out the new
-    versions (half of a large load's time each); nothing is written until the rows are known
-    to be valid either way.  A server leaves it off: forking a process with threads is unsafe.
+    versions and writes them (about half of a large load's time each).  Either way the rows
+    are written in one transaction that commits only once they are known to be valid: a bad
+    row rolls it back and nothing is left.  A server leaves `fork` off: forking a process
+    with threads is unsafe.
     """
     rows_given, hashes, names = read_present_files(folder)
     retractions = rows_given.pop(RETRACTIONS, [])
@@ -100,9 +102,10 @@ def load(db: Database, folder: str | Path, fork: bool = False) -> LoadReport:
         retracting = _retractions(retractions, merged, rows_given)
         for file, key, _, _ in retracting:
             merged[file].pop(key)
-        for file, rows in rows_given.items():
-            for _, cells in rows:
-                merged[file].pop(fact_key(file, cells), None)
+        keys_given = {file: [fact_key(file, cells) for _, cells in rows] for file, rows in rows_given.items()}
+        for file, keys in keys_given.items():
+            for key in keys:
+                merged[file].pop(key, None)
         # every given row is validated, so a file naming the same deal twice is rejected
         every_row = {file: [*merged[file].values(), *rows_given.get(file, [])] for file in FILES}
         many = sum(map(len, every_row.values())) >= FORK_FROM_ROWS
@@ -118,24 +121,24 @@ def load(db: Database, folder: str | Path, fork: bool = False) -> LoadReport:
             retracted[kind] = retracted.get(kind, 0) + 1
         for file, rows in rows_given.items():
             kind, _ = FACT_KEYS[file]
-            for row_number, cells in rows:
+            for (row_number, cells), key in zip(rows, keys_given[file], strict=True):
                 content, digest = stored_and_sha256(cells)
-                key = fact_key(file, cells)
                 version, current = latest.get((kind, key), (0, None))
                 if current == digest:
                     continue
                 latest[(kind, key)] = (version + 1, digest)
                 pending.append((kind, key, version + 1, names.get(file, file), row_number, content, digest, None))
                 counts[kind] = counts.get(kind, 0) + 1
-        validated.result()  # all or nothing: raises DataError before anything is written
         if not pending:
+            validated.result()  # raises DataError naming every bad row
             return LoadReport(None, None, {})
         recorded_at = db.now()
         files = json.dumps(dict(sorted(hashes.items())), sort_keys=True)
         load_id: int = connection.execute(
             insert(loads).returning(loads.c.id).values(recorded_at=recorded_at, source=str(folder), files=files, new_versions=len(pending))
         ).scalar_one()
-        _write(connection, pending, load_id, recorded_at)
+        _write(connection, pending, load_id, recorded_at)  # (while the forked process may still be validating)
+        validated.result()  # all or nothing: a DataError here rolls back the transaction, rows written and all
         return LoadReport(load_id, recorded_at, counts, retracted)
 
 
