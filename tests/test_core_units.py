@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from compengine.core.money import decimal_str, group_digits, parse_decimal, percent_text, trim
 from compengine.core.units import (
@@ -132,6 +134,32 @@ def test_parse_decimal_reads_amounts_as_people_write_them_exactly() -> None:
 def test_parse_decimal_refuses_anything_that_could_silently_be_another_amount(text: str) -> None:
     with pytest.raises(ValueError, match="is not a decimal number"):
         parse_decimal(text)
+
+
+def _read(text: str) -> str:
+    try:
+        return repr(parse_decimal(text))  # (the repr keeps the exponent: 1.50 is not written 1.5)
+    except ValueError as error:
+        return f"refused: {str(error).replace(repr(text), '…')}"
+
+
+@example("12.")
+@example(".5")
+@example("-")
+@example("")
+@example("007")
+@example("-0.00")
+@given(st.text(st.sampled_from("0123456789.,-+e "), max_size=40) | st.from_regex(r"-?\d{1,19}(\.\d{1,20})?", fullmatch=True))
+def test_a_number_written_the_usual_way_is_read_as_the_careful_reading_reads_it(text: str) -> None:
+    # a leading space sends the text down the careful path (strip, commas, digit limits)
+    assert _read(text) == _read(" " + text)
+
+
+def test_the_digit_limits_hold_for_numbers_written_the_usual_way() -> None:
+    assert parse_decimal("999999999999999.999999999999999999") == Decimal("999999999999999.999999999999999999")
+    for text in ("1000000000000000", "1.0000000000000000001"):  # 16 whole digits; 19 after the point
+        with pytest.raises(ValueError, match="more digits"):
+            parse_decimal(text)
 
 
 def test_decimal_str_is_fixed_point_without_a_negative_zero() -> None:

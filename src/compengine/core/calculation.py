@@ -411,6 +411,9 @@ def _readers(declared: Sequence[AttributeDef], memo: dict[Type, dict[str, Any]])
     return readers
 
 
+_UNSEEN = object()
+
+
 def _typed(readers: list[_Reader], raw: Mapping[str, str], ref: Any, issues: list[DataIssue], data: Dataset) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, type_, empty, seen in readers:
@@ -418,9 +421,8 @@ def _typed(readers: list[_Reader], raw: Mapping[str, str], ref: Any, issues: lis
         if text is None or not text.strip():
             values[name] = empty
             continue
-        try:
-            value = seen[text]
-        except KeyError:
+        value = seen.get(text, _UNSEEN)  # (not a KeyError: most amounts are seen once)
+        if value is _UNSEEN:
             try:
                 value = seen[text] = parse_value(text, type_)
             except ValueError as error:  # not remembered: each bad cell is reported

@@ -31,6 +31,8 @@ HUNDRED = Decimal(100)
 MAX_WHOLE_DIGITS = 15
 MAX_FRACTION_DIGITS = 18
 _PLAIN_NUMBER = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+#: A plain number as it is usually written, within the digit limits: read without more checks.
+_USUAL_NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,18})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -40,6 +42,8 @@ def parse_decimal(text: str) -> Decimal:
     Exponents, `NaN`, `Infinity` and stray characters are refused, so a typo in a data file
     can never become a silently different amount.
     """
+    if _USUAL_NUMBER.fullmatch(text):  # most cells: nothing to strip, and few enough digits
+        return Decimal(text)
     cleaned = text.strip()
     if not _PLAIN_NUMBER.fullmatch(cleaned):
         raise ValueError(f"{text!r} is not a decimal number (write it like 1200 or 1,200.50)")
