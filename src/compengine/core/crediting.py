@@ -143,6 +143,8 @@ class Crediting:
         self._until = in_force.end
         self._currency = plan.header.currency
         self._splits: dict[str, _SplitPaths] = {}  # by deal id, for one call of `credit`: its rules share them
+        self._unsplit: dict[str, _SplitPaths] = {}  # an unsplit deal's, by its owner: the same for all their deals
+        self._rolled: dict[tuple[str, tuple[str, ...]], list[_Grant]] = {}  # see `_grants`
         self._alone: dict[tuple[Any, ...], tuple[Decimal, str, tuple[CreditPath, ...]]] = {}  # see `_grants`
 
     def credit(
@@ -248,8 +250,16 @@ class Crediting:
     def _grants(self, rule: CreditRule, deal: Deal, attrs: Mapping[str, Any], scope: DealScope, day: dt.date) -> Sequence[_Grant]:
         """Each payee's one credit when duplicates count once (the usual case)."""
         recipients = rule.recipients
-        if rule.rollup is None and len(recipients) == 1 and recipients[0].kind is RecipientKind.SPLITS:
-            return self._split_paths(deal).grants  # made once per deal, shared by the rules
+        rollup = rule.rollup
+        if len(recipients) == 1 and recipients[0].kind is RecipientKind.SPLITS:
+            if rollup is None:
+                return self._split_paths(deal).grants  # made once per deal (or owner), shared by the rules
+            if not deal.splits:  # the owner and the managers above them that day: the same for all their deals
+                chain = self.hierarchy.chain(deal.owner, day, rollup.levels)
+                found = self._rolled.get((deal.owner, chain))
+                if found is None:
+                    found = self._rolled[(deal.owner, chain)] = _grants(self._paths(rule, deal, attrs, scope, day), self._alone)
+                return found
         return _grants(self._paths(rule, deal, attrs, scope, day), self._alone)
 
     def _fx(self, rule: CreditRule, deal: Deal, credit_date: dt.date) -> FxUse | None:
@@ -269,11 +279,19 @@ class Crediting:
         return self.fx.use(deal.currency, plan.header.currency, conversion.rate_type, day, f"deal {deal.id}")
 
     def _split_paths(self, deal: Deal) -> _SplitPaths:
-        """The deal's split partners (or its owner, unsplit), made once per deal: in row order,
-        and as grants (what a rule with no other recipients and no rollup credits)."""
+        """The deal's split partners (or its owner, unsplit), made once per deal (once per owner
+        for unsplit deals, most of them): in row order, and as grants (what a rule with no
+        other recipients and no rollup credits)."""
+        if not deal.splits:
+            found = self._unsplit.get(deal.owner)
+            if found is None:
+                found = self._unsplit[deal.owner] = _SplitPaths(
+                    ((deal.owner, _OWNER),), tuple(_grants({deal.owner: [_OWNER]}, self._alone))
+                )
+            return found
         found = self._splits.get(deal.id)
         if found is None:
-            flat = tuple((s.payee_id, CreditPath("split", s.share)) for s in deal.splits) if deal.splits else ((deal.owner, _OWNER),)
+            flat = tuple((s.payee_id, CreditPath("split", s.share)) for s in deal.splits)
             grouped: dict[str, list[CreditPath]] = {}
             for payee_id, path in flat:
                 grouped.setdefault(payee_id, []).append(path)

@@ -35,13 +35,13 @@ class Hierarchy:
                 return line.manager_id
         return None
 
-    def chain(self, payee_id: str, day: date, levels: int | None) -> list[str]:
+    def chain(self, payee_id: str, day: date, levels: int | None) -> tuple[str, ...]:
         """The managers above `payee_id` on `day`, nearest first, `levels` deep (None: all)."""
         key = (payee_id, day, levels)
         found = self._chains.get(key)
         if found is None:
             found = self._chains[key] = tuple(self._chain(payee_id, day, levels))
-        return list(found)
+        return found
 
     def _chain(self, payee_id: str, day: date, levels: int | None) -> list[str]:
         managers: list[str] = []
