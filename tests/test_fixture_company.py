@@ -142,8 +142,8 @@ def test_the_reporting_lines_reach_the_vp_three_levels_above_the_reps(company: D
             chain = hierarchy.chain(assignment.payee_id, date(2026, 12, 31), None)
             assert len(chain) == 3 and chain[-1] == "P001" and set(chain) <= managers, (assignment.payee_id, chain)
     # the mid-year manager change, on the new manager's first day
-    assert hierarchy.chain("P010", date(2026, 5, 17), None) == ["P029", "P028", "P001"]
-    assert hierarchy.chain("P010", date(2026, 5, 18), None) == ["P031", "P028", "P001"]
+    assert hierarchy.chain("P010", date(2026, 5, 17), None) == ("P029", "P028", "P001")
+    assert hierarchy.chain("P010", date(2026, 5, 18), None) == ("P031", "P028", "P001")
 
 
 def test_a_rollup_counts_a_deal_once_and_follows_the_line_of_its_close_date(results: dict[str, CalculationResult]) -> None:

@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Any
 
-from compengine.core.crediting import Credit, Crediting
+from compengine.core.crediting import CREDIT_ORDER, Credit, Crediting
 from compengine.core.data import Assignment, Dataset, InputValue, QuotaFigure
 from compengine.core.errors import DataError, DataIssue, EvaluationError, PeriodError
 from compengine.core.evaluation import PayeeEvaluator, Statement
@@ -296,8 +296,9 @@ class StatementBook:
             crediting = Crediting(version, self.data.payees, payee_attrs, self.hierarchy, self.fx)
             for payee_id, credits in crediting.credit(self.data.deals, deal_attrs, payees).items():
                 merged[payee_id].extend(credits)
-        for credits in merged.values():
-            credits.sort(key=Credit.sort_key)
+        if len(family.versions) > 1:  # (one version's credits come in this order already)
+            for credits in merged.values():
+                credits.sort(key=CREDIT_ORDER)
         return dict(merged)
 
     def lines_below(self, manager_id: str, period: Period, levels: int | None) -> list[tuple[str, str, str, Decimal]]:

@@ -171,7 +171,7 @@ class Crediting:
                     credit_deal(rule, deal, attrs_of[deal.id], by_payee, kept)
         self._splits = {}
         for credits in by_payee.values():
-            credits.sort(key=_SORT_KEY)
+            credits.sort(key=CREDIT_ORDER)
         return dict(by_payee)
 
     def _may_reach(self, rule: CreditRule, kept: AbstractSet[str], deals: Iterable[Deal]) -> Iterable[Deal]:
@@ -210,7 +210,7 @@ class Crediting:
         and this runs for every deal and rule."""
         plan = self.plan
         scope = DealScope(plan, deal, attrs, deal.close_date)
-        credit_date = rule.date.fn(scope)
+        credit_date = deal.close_date if rule.dated_on_close else rule.date.fn(scope)
         if (self._from is not None and credit_date < self._from) or (self._until is not None and credit_date >= self._until):
             return  # a plan version only credits deals dated while it is in effect
         foreign = deal.currency != self._currency
@@ -376,7 +376,7 @@ class _SplitPaths(NamedTuple):
 
 _OWNER = CreditPath("owner", ONE)
 _OVERLAY = CreditPath("overlay", ONE)
-_SORT_KEY = attrgetter("date", "deal.id", "id")  # Credit.sort_key, without a Python call per credit
+CREDIT_ORDER = attrgetter("date", "deal.id", "id")  # Credit.sort_key, without a Python call per credit
 
 
 def credit_deals(
