@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compengine.core.batches import evaluate, workers_for
+from compengine.core.batches import _line_readers, evaluate, workers_for
 from compengine.core.calculation import calculate, plan_work, statement_json
 from compengine.core.data import Dataset, ReportingLine
 from compengine.core.errors import EvaluationError
@@ -130,6 +130,33 @@ def test_two_workers_agree_with_one_process_when_a_report_moves_into_management(
     assert evaluated.parts == [statement_json(s) for s in expected.statements]
     assert line_amounts(expected, "M1") == {"commission": Decimal("0.00"), "override": Decimal("10.00")}
     assert line_amounts(expected, "R1") == {"commission": Decimal("0.00"), "override": Decimal("20.00")}
+
+
+def test_a_worker_is_sent_the_lines_of_whoever_ever_reported_to_its_payees_as_deep_as_the_plans_read() -> None:
+    # direct reports only: D1's worker hears of M1 and R1 (its reports from April), not of R2
+    book, _ = plan_work([compile_text(OVERRIDE_PLAN)], moving_company(), "2026-Q2")
+    group = {"R1": 0, "R3": 0, "D1": 0, "R2": 1, "M1": 1}
+    assert _line_readers(book, group, 2) == [{"R1", "R3", "D1", "M1"}, {"R2", "M1", "R1"}]
+
+
+def test_a_worker_is_sent_the_lines_of_every_level_below_when_a_plan_reads_all_reports() -> None:
+    plan = compile_text(OVERRIDE_PLAN.replace("earnings of direct reports", "earnings of all reports"))
+    book, _ = plan_work([plan], moving_company(), "2026-Q2")
+    readers = _line_readers(book, {"R1": 0, "R3": 0, "D1": 0, "R2": 1, "M1": 1}, 2)
+    assert readers[0] == {"R1", "R2", "R3", "D1", "M1"}  # R2 reports to M1, who reports to D1
+
+
+def test_no_lines_go_between_workers_when_no_plan_reads_its_reports_earnings() -> None:
+    plan = compile_text(HEADER + OWNER_BOOKINGS + COMMISSION_ONLY)
+    book, _ = plan_work([plan], moving_company(), "2026-Q2")
+    assert _line_readers(book, {"R1": 0, "R3": 0, "D1": 0, "R2": 1, "M1": 1}, 2) == [set(), set()]
+
+
+COMMISSION_ONLY = """
+component commission "Commission"
+  per credit of bookings
+  rate 10%
+"""
 
 
 # ------------------------------------------------------------------ how many workers by default

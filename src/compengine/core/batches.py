@@ -9,8 +9,9 @@ and nothing but statements and lines ever crosses between processes.
 
 Statements are evaluated in rounds, from the bottom of the organisation up: first everyone
 with no reports, then their managers, and so on.  After each round the parent gathers every
-worker's lines and hands them to all workers, so a manager in the next round reads their
-reports' lines wherever those were evaluated.  What comes back of each statement is what
+worker's lines and hands each worker the ones evaluated elsewhere that its payees may read
+(see `_line_readers`), so a manager in the next round reads their reports' lines wherever
+those were evaluated.  What comes back of each statement is what
 `convert` makes of it (plain data: statements hold compiled plans, which cannot be sent).
 
 The result is the same, in the same order, whatever the number of workers: the parts are put
@@ -40,7 +41,7 @@ from compengine.core.forking import fork_context, usable_cores
 from compengine.core.gcpause import paused_gc
 from compengine.core.money import DECIMAL_CONTEXT
 from compengine.core.periods import Period
-from compengine.core.plan import CompiledPlan
+from compengine.core.plan import CompiledPlan, EarningsDef
 
 T = TypeVar("T")
 Key = tuple[str, str, Period]
@@ -125,6 +126,7 @@ def _in_workers(
     evaluating its own payees round by round; None if one met an error."""
     rounds = _rounds(book, work.keys)
     group = _teams_shared_out(book, work.keys, workers)
+    readers = _line_readers(book, group, workers)
     gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
     pipes: list[Connection] = []
     processes = []
@@ -139,17 +141,21 @@ def _in_workers(
             pipes.append(here)
             processes.append(process)
         found: list[tuple[tuple[str, str], T]] = []
-        learned: dict[tuple[str, str], Lines] = {}  # the last round's lines, for every worker's next round
+        # the last round's lines, for each worker's next round: those evaluated by another
+        # worker, of payees whose lines one of its own may read
+        learned: list[dict[tuple[str, str], Lines]] = [{} for _ in pipes]
         for _ in rounds:
-            for pipe in pipes:
-                pipe.send(learned)
+            for pipe, lines_for in zip(pipes, learned, strict=True):
+                pipe.send(lines_for)
             parts = [pipe.recv() for pipe in pipes]
             if any(part == _FAILED for part in parts):
                 return None
-            learned = {}
-            for part in parts:
+            learned = [{} for _ in pipes]
+            for index, part in enumerate(parts):
                 for (family_id, payee_id, _), _order, _converted, lines in part:
-                    learned[(family_id, payee_id)] = lines
+                    for other, lines_for in enumerate(learned):
+                        if other != index and payee_id in readers[other]:
+                            lines_for[(family_id, payee_id)] = lines
                 _gather(part, found)
         return found
     except EOFError:  # a worker ended without a word (killed): evaluated again here, where any error shows
@@ -198,6 +204,25 @@ def _rounds(book: StatementBook, keys: Sequence[Key]) -> list[list[Key]]:
             heights[at] = max((depth for _, depth in below), default=0)
         by_height[heights[at]].append(key)
     return [by_height[height] for height in sorted(by_height)]
+
+
+def _line_readers(book: StatementBook, group: dict[str, int], workers: int) -> list[set[str]]:
+    """For each worker, the payees whose statement lines its own may read: everyone who ever
+    reported to one of them, as deep as the plans' `earnings of ... reports` go (nobody, if
+    no plan reads them).  More, never fewer, than any one period needs; a worker missing a
+    report's lines would evaluate that statement itself, so this only saves sending lines
+    nobody reads (most of them: teams are kept together)."""
+    depths = [
+        definition.levels
+        for family in book.families.values()
+        for version in family.versions
+        for definition in version.definitions.values()
+        if isinstance(definition, EarningsDef)
+    ]
+    if not depths:
+        return [set() for _ in range(workers)]
+    deepest = None if None in depths else max(d for d in depths if d is not None)
+    return [book.hierarchy.ever_below([p for p, w in group.items() if w == index], deepest) for index in range(workers)]
 
 
 def _teams_shared_out(book: StatementBook, keys: Sequence[Key], workers: int) -> dict[str, int]:
