@@ -11,8 +11,10 @@ Statements are evaluated in rounds, from the bottom of the organisation up: firs
 with no reports, then their managers, and so on.  After each round the parent gathers every
 worker's lines and hands each worker the ones evaluated elsewhere that its payees may read
 (see `_line_readers`), so a manager in the next round reads their reports' lines wherever
-those were evaluated.  What comes back of each statement is what
-`convert` makes of it (plain data: statements hold compiled plans, which cannot be sent).
+those were evaluated.  A worker sends a round's lines before its statements: the parent hands
+the lines round at once and reads the statements while the next round runs.  What comes back
+of each statement is what `convert` makes of it (plain data: statements hold compiled plans,
+which cannot be sent).
 
 The result is the same, in the same order, whatever the number of workers: the parts are put
 in statement order (payee, plan) as `calculate` does.  If a worker meets an error, the whole
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Generic, TypeVar
 
 from compengine.core.calculation import StatementBook, Work, plan_work
@@ -133,9 +136,13 @@ def _in_workers(
     try:
         for index in range(workers):
             mine = [[key for key in keys if group[key[1]] == index] for keys in rounds]
+            # the worker's payees whose lines another worker's may read: the only ones it sends
+            read_elsewhere = {payee_id for payee_id, at in group.items() if at == index} & set().union(
+                *(readers[other] for other in range(workers) if other != index)
+            )
             here, there = context.Pipe()
             # (a forked worker inherits the book and everything else it is given: nothing is pickled)
-            process = context.Process(target=_worker, args=(book, mine, convert, there), daemon=True)  # type: ignore[attr-defined]
+            process = context.Process(target=_worker, args=(book, mine, convert, read_elsewhere, there), daemon=True)  # type: ignore[attr-defined]
             process.start()
             there.close()
             pipes.append(here)
@@ -144,19 +151,27 @@ def _in_workers(
         # the last round's lines, for each worker's next round: those evaluated by another
         # worker, of payees whose lines one of its own may read
         learned: list[dict[tuple[str, str], Lines]] = [{} for _ in pipes]
-        for _ in rounds:
-            for pipe, lines_for in zip(pipes, learned, strict=True):
-                pipe.send(lines_for)
-            parts = [pipe.recv() for pipe in pipes]
-            if any(part == _FAILED for part in parts):
+        for pipe in pipes:
+            pipe.send({})
+        for number in range(len(rounds)):
+            told, statements = [], []
+            for pipe in pipes:  # each worker's lines, then its statements as they were pickled
+                told.append(pipe.recv())
+                if told[-1] != _FAILED:
+                    statements.append(pipe.recv_bytes())
+            if _FAILED in told:
                 return None
             learned = [{} for _ in pipes]
-            for index, part in enumerate(parts):
-                for (family_id, payee_id, _), _order, _converted, lines in part:
+            for index, lines_of in enumerate(told):
+                for family_id, payee_id, lines in lines_of:
                     for other, lines_for in enumerate(learned):
                         if other != index and payee_id in readers[other]:
                             lines_for[(family_id, payee_id)] = lines
-                _gather(part, found)
+            if number + 1 < len(rounds):
+                for pipe, lines_for in zip(pipes, learned, strict=True):
+                    pipe.send(lines_for)
+            for sent in statements:  # read while the workers go on with the next round
+                found.extend((order, converted) for order, converted in ForkingPickler.loads(sent) if order is not None)
         return found
     except EOFError:  # a worker ended without a word (killed): evaluated again here, where any error shows
         return None
@@ -170,9 +185,13 @@ def _in_workers(
         gc.unfreeze()
 
 
-def _worker(book: StatementBook, mine: list[list[Key]], convert: Callable[[Statement], object], pipe: Connection) -> None:
+def _worker(
+    book: StatementBook, mine: list[list[Key]], convert: Callable[[Statement], object], read_elsewhere: set[str], pipe: Connection
+) -> None:
     """In a forked worker: its payees (`mine`, round by round), each round started by the
-    lines the other workers evaluated in the round before."""
+    lines the other workers evaluated in the round before.  Each round it sends the lines of
+    its payees in `read_elsewhere` first, then its statements: the parent hands the lines
+    round as soon as it has them, and reads the statements while the next round runs."""
     book.keep_only({payee_id for keys in mine for _, payee_id, _ in keys})
     with localcontext(DECIMAL_CONTEXT):
         for keys in mine:
@@ -185,9 +204,11 @@ def _worker(book: StatementBook, mine: list[list[Key]], convert: Callable[[State
                 part = _sent(book, keys, convert)
             except Exception:  # a fault, not a plan or data error: shown when evaluated again in the parent
                 part = None
-            pipe.send(_FAILED if part is None else part)
             if part is None:
+                pipe.send(_FAILED)
                 return
+            pipe.send([(family_id, payee_id, lines) for (family_id, payee_id, _), _, _, lines in part if payee_id in read_elsewhere])
+            pipe.send_bytes(ForkingPickler.dumps([(order, converted) for _, order, converted, _ in part]))
         pipe.recv()  # the parent's "stop"
 
 
