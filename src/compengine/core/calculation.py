@@ -393,9 +393,10 @@ def _declared(declared: Sequence[AttributeDef]) -> tuple[tuple[str, Type, str, s
     return tuple((a.name, a.type, type(a.default).__name__, repr(a.default)) for a in declared)
 
 
-#: How one declared attribute is read: its name, its type, the value of an empty cell, and the
-#: cells of its type read so far (shared by every attribute of that type).
-_Reader = tuple[str, Type, Any, dict[str, Any]]
+#: How one declared attribute is read: its name, its type, the value of an empty cell, the
+#: cells of its type read so far (shared by every attribute of that type), and whether it
+#: names a payee.
+_Reader = tuple[str, Type, Any, dict[str, Any], bool]
 
 
 def _readers(declared: Sequence[AttributeDef], memo: dict[Type, dict[str, Any]]) -> list[_Reader]:
@@ -408,7 +409,7 @@ def _readers(declared: Sequence[AttributeDef], memo: dict[Type, dict[str, Any]])
             empty = ()  # an empty list cell is the empty list (a list cannot declare a default)
         else:
             empty = MISSING  # an error only where a rule reads it
-        readers.append((attribute.name, attribute.type, empty, memo.setdefault(attribute.type, {})))
+        readers.append((attribute.name, attribute.type, empty, memo.setdefault(attribute.type, {}), kind is Kind.PAYEE))
     return readers
 
 
@@ -417,20 +418,24 @@ _UNSEEN = object()
 
 def _typed(readers: list[_Reader], raw: Mapping[str, str], ref: Any, issues: list[DataIssue], data: Dataset) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for name, type_, empty, seen in readers:
-        text = raw.get(name)
-        if text is None or not text.strip():
-            values[name] = empty
-            continue
-        value = seen.get(text, _UNSEEN)  # (not a KeyError: most amounts are seen once)
+    get = raw.get
+    for name, type_, empty, seen, names_payee in readers:
+        text = get(name)
+        # a cell read before is not blank (only cells that parse are remembered), so most
+        # cells are found without stripping them; a cell seen once (an amount) is looked up
+        # without raising KeyError
+        value = seen.get(text, _UNSEEN) if text else _UNSEEN
         if value is _UNSEEN:
+            if text is None or not text.strip():
+                values[name] = empty
+                continue
             try:
                 value = seen[text] = parse_value(text, type_)
             except ValueError as error:  # not remembered: each bad cell is reported
                 issues.append(DataIssue(*_where(ref), name, f"{error} (a {type_} is expected)"))
                 continue
         values[name] = value
-        if type_.kind is Kind.PAYEE and value not in data.payees:
+        if names_payee and value not in data.payees:
             issues.append(DataIssue(*_where(ref), name, f"there is no payee {text!r}"))
     return values
 
