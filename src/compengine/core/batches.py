@@ -148,11 +148,8 @@ def _in_workers(
             pipes.append(here)
             processes.append(process)
         found: list[tuple[tuple[str, str], T]] = []
-        # the last round's lines, for each worker's next round: those evaluated by another
-        # worker, of payees whose lines one of its own may read
-        learned: list[dict[tuple[str, str], Lines]] = [{} for _ in pipes]
         for pipe in pipes:
-            pipe.send({})
+            pipe.send({})  # the first round reads nobody's lines
         for number in range(len(rounds)):
             told, statements = [], []
             for pipe in pipes:  # each worker's lines, then its statements as they were pickled
@@ -161,7 +158,9 @@ def _in_workers(
                     statements.append(pipe.recv_bytes())
             if _FAILED in told:
                 return None
-            learned = [{} for _ in pipes]
+            # the round's lines, for each worker's next round: those evaluated by another
+            # worker, of payees whose lines one of its own may read
+            learned: list[dict[tuple[str, str], Lines]] = [{} for _ in pipes]
             for index, lines_of in enumerate(told):
                 for family_id, payee_id, lines in lines_of:
                     for other, lines_for in enumerate(learned):
