@@ -135,21 +135,20 @@ def test_two_workers_agree_with_one_process_when_a_report_moves_into_management(
 def test_a_worker_is_sent_the_lines_of_whoever_ever_reported_to_its_payees_as_deep_as_the_plans_read() -> None:
     # direct reports only: D1's worker hears of M1 and R1 (its reports from April), not of R2
     book, _ = plan_work([compile_text(OVERRIDE_PLAN)], moving_company(), "2026-Q2")
-    group = {"R1": 0, "R3": 0, "D1": 0, "R2": 1, "M1": 1}
-    assert _line_readers(book, group, 2) == [{"R1", "R3", "D1", "M1"}, {"R2", "M1", "R1"}]
+    assert _line_readers(book, [{"R1", "R3", "D1"}, {"R2", "M1"}]) == [{"R1", "R3", "D1", "M1"}, {"R2", "M1", "R1"}]
 
 
 def test_a_worker_is_sent_the_lines_of_every_level_below_when_a_plan_reads_all_reports() -> None:
     plan = compile_text(OVERRIDE_PLAN.replace("earnings of direct reports", "earnings of all reports"))
     book, _ = plan_work([plan], moving_company(), "2026-Q2")
-    readers = _line_readers(book, {"R1": 0, "R3": 0, "D1": 0, "R2": 1, "M1": 1}, 2)
+    readers = _line_readers(book, [{"R1", "R3", "D1"}, {"R2", "M1"}])
     assert readers[0] == {"R1", "R2", "R3", "D1", "M1"}  # R2 reports to M1, who reports to D1
 
 
 def test_no_lines_go_between_workers_when_no_plan_reads_its_reports_earnings() -> None:
     plan = compile_text(HEADER + OWNER_BOOKINGS + COMMISSION_ONLY)
     book, _ = plan_work([plan], moving_company(), "2026-Q2")
-    assert _line_readers(book, {"R1": 0, "R3": 0, "D1": 0, "R2": 1, "M1": 1}, 2) == [set(), set()]
+    assert _line_readers(book, [{"R1", "R3", "D1"}, {"R2", "M1"}]) == [set(), set()]
 
 
 COMMISSION_ONLY = """

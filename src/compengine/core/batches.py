@@ -129,7 +129,10 @@ def _in_workers(
     evaluating its own payees round by round; None if one met an error."""
     rounds = _rounds(book, work.keys)
     group = _teams_shared_out(book, work.keys, workers)
-    readers = _line_readers(book, group, workers)
+    members: list[set[str]] = [set() for _ in range(workers)]  # each worker's payees
+    for payee_id, index in group.items():
+        members[index].add(payee_id)
+    readers = _line_readers(book, members)
     gc.freeze()  # the workers' garbage collector leaves the inherited objects (and their pages) alone
     pipes: list[Connection] = []
     processes = []
@@ -137,9 +140,7 @@ def _in_workers(
         for index in range(workers):
             mine = [[key for key in keys if group[key[1]] == index] for keys in rounds]
             # the worker's payees whose lines another worker's may read: the only ones it sends
-            read_elsewhere = {payee_id for payee_id, at in group.items() if at == index} & set().union(
-                *(readers[other] for other in range(workers) if other != index)
-            )
+            read_elsewhere = members[index] & set().union(*(readers[other] for other in range(workers) if other != index))
             here, there = context.Pipe()
             # (a forked worker inherits the book and everything else it is given: nothing is pickled)
             process = context.Process(target=_worker, args=(book, mine, convert, read_elsewhere, there), daemon=True)  # type: ignore[attr-defined]
@@ -226,8 +227,8 @@ def _rounds(book: StatementBook, keys: Sequence[Key]) -> list[list[Key]]:
     return [by_height[height] for height in sorted(by_height)]
 
 
-def _line_readers(book: StatementBook, group: dict[str, int], workers: int) -> list[set[str]]:
-    """For each worker, the payees whose statement lines its own may read: everyone who ever
+def _line_readers(book: StatementBook, members: list[set[str]]) -> list[set[str]]:
+    """For each worker (given its payees), the payees whose lines its own may read: everyone who ever
     reported to one of them, as deep as the plans' `earnings of ... reports` go (nobody, if
     no plan reads them).  More, never fewer, than any one period needs; a worker missing a
     report's lines would evaluate that statement itself, so this only saves sending lines
@@ -240,9 +241,9 @@ def _line_readers(book: StatementBook, group: dict[str, int], workers: int) -> l
         if isinstance(definition, EarningsDef)
     ]
     if not depths:
-        return [set() for _ in range(workers)]
+        return [set() for _ in members]
     deepest = None if None in depths else max(d for d in depths if d is not None)
-    return [book.hierarchy.ever_below([p for p, w in group.items() if w == index], deepest) for index in range(workers)]
+    return [book.hierarchy.ever_below(payees, deepest) for payees in members]
 
 
 def _teams_shared_out(book: StatementBook, keys: Sequence[Key], workers: int) -> dict[str, int]:

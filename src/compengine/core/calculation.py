@@ -89,7 +89,7 @@ def canonical_text(value: Any) -> str:
 
 
 def canonical_json(value: Any) -> bytes:
-    return _CANONICAL.encode(value).encode()
+    return canonical_text(value).encode()
 
 
 #: What `json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` makes per call,

@@ -22,15 +22,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from compengine.core.calculation import canonical_json
+from compengine.core.calculation import canonical_text
 from compengine.store.schema import attribution_of, attribution_text, dispute_events, disputes, ledger_entries, ruling_adjustments, users
 
 EVENT_KINDS = ("replay", "what_if", "ruling", "comment")
-
-
-def canonical_text(value: Any) -> str:
-    """The canonical JSON the engine hashes everything in: the exact text a payload hash is taken of."""
-    return canonical_json(value).decode()
 
 
 def text_sha256(text: str) -> str:
