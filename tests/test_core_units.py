@@ -174,6 +174,22 @@ def test_group_digits_shows_thousands_separators_and_the_places_asked_for() -> N
     assert group_digits(Decimal("-1234.5"), 0) == "-1,234"
 
 
+def test_group_digits_shows_no_negative_zero() -> None:
+    # -0.4 to 0 places is zero, shown without a sign
+    assert group_digits(Decimal("-0.4"), 0) == "0"
+    assert group_digits(Decimal("-0.00")) == "0.00"
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**25), max_value=10**25, places=6))
+@example(Decimal("-999.5"))
+@example(Decimal("1E+3"))
+def test_group_digits_is_the_decimal_text_with_a_comma_between_each_three_whole_digits(value: Decimal) -> None:
+    grouped = group_digits(value)
+    assert grouped.replace(",", "") == decimal_str(value)
+    whole = grouped.lstrip("-").partition(".")[0].split(",")
+    assert 1 <= len(whole[0]) <= 3 and all(len(group) == 3 for group in whole[1:])
+
+
 def test_percent_text_shows_a_fraction_as_a_percentage_and_marks_approximations() -> None:
     # 0.085 = 8.5%; 1.0525 = 105.25%; 1/3 ≈ 33.33%
     assert percent_text(Decimal("0.085")) == "8.5%"

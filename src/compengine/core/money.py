@@ -63,21 +63,14 @@ def is_currency_code(text: str) -> bool:
 
 def decimal_str(value: Decimal) -> str:
     """The canonical text of a decimal: fixed-point, never an exponent, sign only if negative."""
-    if value == 0:
-        value = abs(value)  # no "-0.00"
-    return format(value, "f")
+    return format(value if value else abs(value), "f")  # (zero: no "-0.00")
 
 
 def group_digits(value: Decimal, places: int | None = None) -> str:
     """Human display with thousands separators: `1234567.5` -> `1,234,567.50` (places=2)."""
     if places is not None:
         value = value.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_EVEN)
-    text = decimal_str(value)
-    sign = "-" if text.startswith("-") else ""
-    digits = text.lstrip("-")
-    whole, _, frac = digits.partition(".")
-    grouped = f"{int(whole):,}"
-    return f"{sign}{grouped}.{frac}" if frac else f"{sign}{grouped}"
+    return format(value if value else abs(value), ",f")  # `decimal_str` with the whole part's digits grouped
 
 
 def trim(value: Decimal) -> Decimal:
