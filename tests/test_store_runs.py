@@ -25,7 +25,7 @@ from compengine.store.database import Database, drop_schema_for_tests, reset_sch
 from compengine.store.facts import load
 from compengine.store.plans import publish
 from compengine.store.runs import LineRow, RunRecord, SealedTrace, run_row, stored_lines, stored_trace, write_run
-from compengine.store.schema import run_lines
+from compengine.store.schema import attribution_text, run_lines
 from tests.conftest import POSTGRES_SKIP, POSTGRES_URL
 from tests.records_support import company_folder, count_rows, deal_row, deals_folder, plan_file, stepping_clock, with_clock
 
@@ -67,7 +67,7 @@ def synthetic_run(lines: int) -> tuple[RunRecord, list[LineRow]]:
             "earning",
             Decimal(i) / 100,
             "USD",
-            ((f"D{i}", Decimal(i) / 100),),
+            attribution_text([(f"D{i}", Decimal(i) / 100)]),
             SealedTrace.of({"format": "test/1", "line": i}),
         )
         for i in range(1, lines + 1)

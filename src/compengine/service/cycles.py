@@ -63,7 +63,7 @@ from compengine.store.runs import (
     stored_trace,
     write_run,
 )
-from compengine.store.schema import cycles, runs
+from compengine.store.schema import attribution_text, cycles, runs
 
 PayStage = Callable[[Connection, str, Sequence[StoredLine], datetime], list[Entry]]
 
@@ -458,7 +458,7 @@ def _earning_row(statement: Statement, index: int) -> LineRow:
         "earning",
         line.amount,
         statement.currency,
-        tuple((a.deal_id or "-", a.amount) for a in line.attribution),
+        attribution_text((a.deal_id or "-", a.amount) for a in line.attribution),
         SealedTrace.of(trace_json(build_line_trace(statement, line))),
     )
 
@@ -597,7 +597,7 @@ def _adjustments(
                 "adjustment",
                 difference,
                 currency,
-                by_deal,
+                attribution_text(by_deal),
                 SealedTrace.of(trace),
                 closed,
                 closed_run,
@@ -650,7 +650,7 @@ def _ruling_row(connection: Connection, period: str, adjustment: RulingAdjustmen
         RULING,
         adjustment.amount,
         adjustment.currency,
-        adjustment.attribution,
+        attribution_text(adjustment.attribution),
         SealedTrace.of(trace),
         adjustment.adjusts_period,
         adjustment.run_id,

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from compengine.store.canonical import canonical_bytes
-from compengine.store.schema import attribution_of, attribution_text, run_lines, runs
+from compengine.store.schema import attribution_of, run_lines, runs
 
 LINE_COLUMNS = (
     "run_id",
@@ -78,6 +78,10 @@ class SealedTrace:
 
 @dataclass(frozen=True)
 class LineRow:
+    """A line as a run stores it.  Like its trace, its share by deal is kept in the stored form
+    (`attribution_text`) from the start: made in the worker that evaluated the line, it is
+    handed back as one text, not a tuple per deal (half the time a worker spent pickling)."""
+
     line_id: str
     payee_id: str
     plan_id: str
@@ -86,7 +90,7 @@ class LineRow:
     kind: str  # earning | adjustment
     amount: Decimal
     currency: str
-    attribution: tuple[tuple[str, Decimal], ...]
+    attribution: str  # attribution_text of (deal, amount) pairs
     trace: SealedTrace
     adjusts_period: str | None = None
     adjusts_run_id: int | None = None
@@ -148,11 +152,10 @@ def write_run(connection: Connection, record: RunRecord, lines: Sequence[LineRow
 
 
 def _row(run_id: int, seq: int, line: LineRow) -> tuple[Any, ...]:
-    attribution = attribution_text(line.attribution)
     amount = format(line.amount, "f")
     return (
         *(run_id, seq, line.line_id, line.payee_id, line.plan_id, line.plan_version, line.component, line.kind),
-        *(line.adjusts_period, line.adjusts_run_id, amount, line.currency, attribution, line.trace.packed),
+        *(line.adjusts_period, line.adjusts_run_id, amount, line.currency, line.attribution, line.trace.packed),
     )
 
 
