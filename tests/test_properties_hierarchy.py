@@ -12,7 +12,9 @@ random day of the year, deals split between partners, territory overlays.  On an
 (c) the order of the data never changes a result (payees, assignments, deals and reporting
     lines shuffled give the same result_sha256), and a payee calculated alone gets the same
     statement as among everyone, managers with `earnings of reports` overrides included;
-(d) every line's trace verifies, and lines add up to their statement's total.
+(d) every line's trace verifies, and lines add up to their statement's total;
+(e) crediting only some payees (as a worker does) gives them exactly their credits among
+    everyone's.
 """
 
 from __future__ import annotations
@@ -211,6 +213,26 @@ def test_counted_per_path_a_payee_gets_a_credit_per_path_adding_to_the_sum_over_
 
 
 # ------------------------------------------------------------------ (c) order never matters
+@settings(max_examples=200)
+@given(data=companies(), rollup=st.sampled_from(list(ROLLUPS)), overlay=st.booleans(), kept_seed=st.integers(0, 2**16))
+def test_crediting_only_some_payees_gives_them_exactly_their_credits_among_everyones(
+    data: Dataset, rollup: str, overlay: bool, kept_seed: int
+) -> None:
+    # (e) a worker credits its own payees, passing over the deals that cannot reach them
+    plan = compile_text(plan_text(rollup, "duplicate credit counts once", overlay))
+    deal_attrs, payee_attrs = typed_attributes(plan, data)
+    kept = set(random.Random(kept_seed).sample(sorted(data.payees), k=kept_seed % (len(data.payees) + 1)))
+
+    def crediting() -> Crediting:
+        return Crediting(plan, data.payees, payee_attrs, Hierarchy(data.reporting_lines), FxTable(()))
+
+    def seen(credits: dict[str, list[Credit]]) -> dict[str, list[tuple[str, Decimal, str]]]:
+        return {payee_id: [(c.id, c.amount, c.role) for c in found] for payee_id, found in credits.items() if found}
+
+    everyone = seen(crediting().credit(data.deals, deal_attrs))
+    assert seen(crediting().credit(data.deals, deal_attrs, kept)) == {p: c for p, c in everyone.items() if p in kept}
+
+
 def _shuffled(data: Dataset, seed: int) -> Dataset:
     rng = random.Random(seed)
     people, assignments = list(data.payees.values()), list(data.assignments)
