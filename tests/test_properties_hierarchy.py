@@ -213,26 +213,6 @@ def test_counted_per_path_a_payee_gets_a_credit_per_path_adding_to_the_sum_over_
 
 
 # ------------------------------------------------------------------ (c) order never matters
-@settings(max_examples=200)
-@given(data=companies(), rollup=st.sampled_from(list(ROLLUPS)), overlay=st.booleans(), kept_seed=st.integers(0, 2**16))
-def test_crediting_only_some_payees_gives_them_exactly_their_credits_among_everyones(
-    data: Dataset, rollup: str, overlay: bool, kept_seed: int
-) -> None:
-    # (e) a worker credits its own payees, passing over the deals that cannot reach them
-    plan = compile_text(plan_text(rollup, "duplicate credit counts once", overlay))
-    deal_attrs, payee_attrs = typed_attributes(plan, data)
-    kept = set(random.Random(kept_seed).sample(sorted(data.payees), k=kept_seed % (len(data.payees) + 1)))
-
-    def crediting() -> Crediting:
-        return Crediting(plan, data.payees, payee_attrs, Hierarchy(data.reporting_lines), FxTable(()))
-
-    def seen(credits: dict[str, list[Credit]]) -> dict[str, list[tuple[str, Decimal, str]]]:
-        return {payee_id: [(c.id, c.amount, c.role) for c in found] for payee_id, found in credits.items() if found}
-
-    everyone = seen(crediting().credit(data.deals, deal_attrs))
-    assert seen(crediting().credit(data.deals, deal_attrs, kept)) == {p: c for p, c in everyone.items() if p in kept}
-
-
 def _shuffled(data: Dataset, seed: int) -> Dataset:
     rng = random.Random(seed)
     people, assignments = list(data.payees.values()), list(data.assignments)
@@ -323,3 +303,24 @@ def test_the_generator_makes_four_level_hierarchies_with_changes_of_manager() ->
 
     found = find(companies(), deep_and_changing, settings=settings(max_examples=2_000, database=None))
     assert deep_and_changing(found)
+
+
+# ------------------------------------------------------------------ (e) a worker's payees
+@settings(max_examples=200)
+@given(data=companies(), rollup=st.sampled_from(list(ROLLUPS)), overlay=st.booleans(), kept_seed=st.integers(0, 2**16))
+def test_crediting_only_some_payees_gives_them_exactly_their_credits_among_everyones(
+    data: Dataset, rollup: str, overlay: bool, kept_seed: int
+) -> None:
+    # (e) a worker credits its own payees, passing over the deals that cannot reach them
+    plan = compile_text(plan_text(rollup, "duplicate credit counts once", overlay))
+    deal_attrs, payee_attrs = typed_attributes(plan, data)
+    kept = set(random.Random(kept_seed).sample(sorted(data.payees), k=kept_seed % (len(data.payees) + 1)))
+
+    def crediting() -> Crediting:
+        return Crediting(plan, data.payees, payee_attrs, Hierarchy(data.reporting_lines), FxTable(()))
+
+    def seen(credits: dict[str, list[Credit]]) -> dict[str, list[tuple[str, Decimal, str]]]:
+        return {payee_id: [(c.id, c.amount, c.role) for c in found] for payee_id, found in credits.items() if found}
+
+    everyone = seen(crediting().credit(data.deals, deal_attrs))
+    assert seen(crediting().credit(data.deals, deal_attrs, kept)) == {p: c for p, c in everyone.items() if p in kept}
