@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from compengine.core.data import Dataset
+from compengine.core.data import Dataset, RowRef
 from compengine.core.errors import DataError
+from compengine.io.csv_data import load_dataset
 from compengine.store import facts as facts_store
 from compengine.store.database import Database
 from compengine.store.facts import as_known_at, load
@@ -66,6 +67,23 @@ def test_as_known_at_between_two_loads_gives_the_first_and_after_the_second_give
     assert deal_amounts(known(db, between)) == {"D1": Decimal("1000"), "D2": Decimal("2500.50")}
     assert deal_amounts(known(db, second.recorded_at)) == {"D1": Decimal("1200"), "D2": Decimal("2500.50")}
     assert deal_amounts(known(db, second.recorded_at + timedelta(days=365))) == {"D1": Decimal("1200"), "D2": Decimal("2500.50")}
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 10_000])
+def test_the_facts_as_known_are_the_dataset_their_folder_validates_to_row_references_and_all(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    # deals are read a chunk at a time (1, 2 or all 3 at once here): the same deals, in order,
+    # each named by its own file and row, as every other fact
+    folder = company_folder(tmp_path / "v1", [*V1, deal_row("D3", "P1", "75", "2026-03-01")])
+    report = load(db, folder)
+    assert report.recorded_at is not None
+    monkeypatch.setattr(facts_store, "DEALS_READ_AT_ONCE", at_once)
+    stored, loaded = known(db, report.recorded_at), load_dataset(folder)
+    assert [deal.ref for deal in stored.deals] == [RowRef("deals.csv", 2), RowRef("deals.csv", 3), RowRef("deals.csv", 4)]
+    assert stored.deals == loaded.deals
+    assert (stored.payees, stored.assignments, stored.quotas) == (loaded.payees, loaded.assignments, loaded.quotas)
+    assert (stored.reporting_lines, stored.exchange_rates, stored.inputs) == (loaded.reporting_lines, loaded.exchange_rates, loaded.inputs)
 
 
 def test_as_known_at_before_the_first_load_knows_nothing(db: Database, tmp_path: Path) -> None:

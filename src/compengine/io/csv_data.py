@@ -14,7 +14,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -187,13 +187,18 @@ def read_present_files(folder: str | Path) -> PresentFiles:
     return PresentFiles(rows, hashes, names)
 
 
-def dataset_from_rows(tables: dict[str, list[tuple[int, dict[str, str]]]], names: Mapping[str, str] | None = None) -> Dataset:
+def dataset_from_rows(tables: Mapping[str, Iterable[tuple[int, dict[str, str]]]], names: Mapping[str, str] | None = None) -> Dataset:
     """Validate stored rows (file name -> [(row number in its file, cells)]) exactly as CSV
-    rows are validated, reporting each by its file (as `names` calls it) and row."""
+    rows are validated, reporting each by its file (as `names` calls it) and row.  Each file's
+    rows are read once, in order, as they come: they may be made as they are read."""
     issues: list[DataIssue] = []
-    names = names or {}
-    rows = {name: [_Row(names.get(name, name), number, cells, issues) for number, cells in tables.get(name, [])] for name in FILES}
-    return _build(rows, issues, {})
+    shown = names or {}
+
+    def rows_of(name: str) -> Iterator[_Row]:
+        file = shown.get(name, name)
+        return (_Row(file, number, cells, issues) for number, cells in tables.get(name, ()))
+
+    return _build({name: rows_of(name) for name in FILES}, issues, {})
 
 
 def dataset_from_records(tables: dict[str, list[dict[str, str]]], source: str) -> Dataset:
@@ -210,7 +215,7 @@ def dataset_from_records(tables: dict[str, list[dict[str, str]]], source: str) -
     return _build(rows, issues, {})
 
 
-def _build(tables: dict[str, list[_Row]], issues: list[DataIssue], hashes: dict[str, str]) -> Dataset:
+def _build(tables: Mapping[str, Iterable[_Row]], issues: list[DataIssue], hashes: dict[str, str]) -> Dataset:
     with paused_gc():  # a few objects per row, all kept, no cycles (see core/gcpause)
         payees = _payees(tables["payees.csv"], issues)
         assignments = _assignments(tables["assignments.csv"], payees, issues)
@@ -334,7 +339,7 @@ def _rows(name: str, header: list[str], reader: Iterator[list[str]], issues: lis
         yield _Row(name, number, dict(zip(header, cells, strict=True)), issues)
 
 
-def _payees(rows: list[_Row], issues: list[DataIssue]) -> dict[str, Payee]:
+def _payees(rows: Iterable[_Row], issues: list[DataIssue]) -> dict[str, Payee]:
     payees: dict[str, Payee] = {}
     for row in rows:
         payee_id = row.text("payee_id")
@@ -359,7 +364,7 @@ def _known_payee(row: _Row, field: str, payees: dict[str, Payee]) -> str:
     return payee_id
 
 
-def _assignments(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[Assignment]:
+def _assignments(rows: Iterable[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[Assignment]:
     found = []
     for row in rows:
         payee_id = _known_payee(row, "payee_id", payees)
@@ -397,7 +402,7 @@ def _check_overlaps(assignments: list[Assignment], issues: list[DataIssue]) -> N
                 )
 
 
-def _quotas(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[QuotaFigure]:
+def _quotas(rows: Iterable[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[QuotaFigure]:
     found: dict[tuple[str, str, str, date | None], QuotaFigure] = {}
     for row in rows:
         payee_id = _known_payee(row, "payee_id", payees)
@@ -422,7 +427,7 @@ def _quotas(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue])
     return list(found.values())
 
 
-def _deals(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[Deal]:
+def _deals(rows: Iterable[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[Deal]:
     deals: dict[str, Deal] = {}
     for row in rows:
         deal = _plain_deal(row, payees)
@@ -531,7 +536,7 @@ def _splits(row: _Row, payees: dict[str, Payee]) -> tuple[SplitShare, ...] | Non
     return tuple(shares)
 
 
-def _reporting_lines(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[ReportingLine]:
+def _reporting_lines(rows: Iterable[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[ReportingLine]:
     found: list[ReportingLine] = []
     for row in rows:
         payee_id = _known_payee(row, "payee_id", payees)
@@ -565,7 +570,7 @@ def _reporting_lines(rows: list[_Row], payees: dict[str, Payee], issues: list[Da
     return found
 
 
-def _exchange_rates(rows: list[_Row], issues: list[DataIssue]) -> list[ExchangeRate]:
+def _exchange_rates(rows: Iterable[_Row], issues: list[DataIssue]) -> list[ExchangeRate]:
     found: dict[tuple[str, str, str, date], ExchangeRate] = {}
     for row in rows:
         source = row.currency("from_currency")
@@ -589,7 +594,7 @@ def _exchange_rates(rows: list[_Row], issues: list[DataIssue]) -> list[ExchangeR
     return list(found.values())
 
 
-def _inputs(rows: list[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[InputValue]:
+def _inputs(rows: Iterable[_Row], payees: dict[str, Payee], issues: list[DataIssue]) -> list[InputValue]:
     found: dict[tuple[str, str, str], InputValue] = {}
     for row in rows:
         payee_id = _known_payee(row, "payee_id", payees)
