@@ -73,12 +73,12 @@ def test_as_known_at_between_two_loads_gives_the_first_and_after_the_second_give
 def test_the_facts_as_known_are_the_dataset_their_folder_validates_to_row_references_and_all(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at_once: int
 ) -> None:
-    # deals are read a chunk at a time (1, 2 or all 3 at once here): the same deals, in order,
-    # each named by its own file and row, as every other fact
+    # facts are read a chunk at a time (1, 2 or all at once here): the same facts, in order,
+    # each named by its own file and row
     folder = company_folder(tmp_path / "v1", [*V1, deal_row("D3", "P1", "75", "2026-03-01")])
     report = load(db, folder)
     assert report.recorded_at is not None
-    monkeypatch.setattr(facts_store, "DEALS_READ_AT_ONCE", at_once)
+    monkeypatch.setattr(facts_store, "ROWS_READ_AT_ONCE", at_once)
     stored, loaded = known(db, report.recorded_at), load_dataset(folder)
     assert [deal.ref for deal in stored.deals] == [RowRef("deals.csv", 2), RowRef("deals.csv", 3), RowRef("deals.csv", 4)]
     assert stored.deals == loaded.deals
